@@ -4,6 +4,7 @@ import { requestId, requireCaller, withConfig } from "./http/middleware";
 import { createRouter } from "./http/router";
 import { modelRoutes } from "./models/routes";
 import { SERVICE_VERSION, opsRoutes } from "./ops/routes";
+import { taskRoutes } from "./tasks/routes";
 import { usageRoutes } from "./usage/routes";
 
 /**
@@ -24,6 +25,7 @@ app.use("/llmage/*", withConfig, requireCaller);
 app.route("/", chatRoutes);
 app.route("/", modelRoutes);
 app.route("/", usageRoutes);
+app.route("/", taskRoutes);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
   type: "http",
