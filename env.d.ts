@@ -11,6 +11,7 @@ declare global {
     POLL_MIN_INTERVAL_MS?: string;
     POLL_MAX_INTERVAL_MS?: string;
     TASK_DEADLINE_S?: string;
+    UPSTREAM_TIMEOUT_MS?: string;
     WEBHOOK_TIMEOUT_MS?: string;
     WEBHOOK_RETRY_SCHEDULE?: string;
     WEBHOOK_ALLOW_PRIVATE?: string;

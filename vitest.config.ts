@@ -42,6 +42,7 @@ export default defineConfig({
             UPSTREAM_BASE_URL: "http://upstream.sim",
             WEBHOOK_ALLOW_PRIVATE: "true",
             SSE_KEEPALIVE_MS: "1000",
+            UPSTREAM_TIMEOUT_MS: "1500",
           },
           ...(hasSim
             ? {

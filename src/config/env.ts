@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ApiError } from "../errors/api-error";
+import { DEFAULT_RETRY_SCHEDULE, parseRetrySchedule } from "../webhooks/retry-schedule";
 
 /**
  * The relay's configuration (contract §5), parsed and checked in one place. Wrangler
@@ -21,18 +22,18 @@ const intFromString = (name: string, fallback: number, min: number) =>
       return n;
     });
 
-const secondsList = (name: string, fallback: string) =>
+const retrySchedule = (name: string) =>
   z
     .string()
     .optional()
     .transform((value, ctx) => {
-      const text = value === undefined || value.trim() === "" ? fallback : value;
-      const parts = text.split(",").map((p) => Number(p.trim()));
-      if (parts.length === 0 || parts.some((n) => !Number.isFinite(n) || n < 0)) {
-        ctx.addIssue({ code: "custom", message: `${name} must be comma-separated seconds, got "${text}"` });
+      const text = value === undefined || value.trim() === "" ? DEFAULT_RETRY_SCHEDULE : value;
+      try {
+        return parseRetrySchedule(text);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: `${name}: ${err instanceof Error ? err.message : String(err)}` });
         return z.NEVER;
       }
-      return parts.map((s) => Math.round(s * 1000));
     });
 
 const ConfigSchema = z
@@ -67,8 +68,9 @@ const ConfigSchema = z
     POLL_MIN_INTERVAL_MS: intFromString("POLL_MIN_INTERVAL_MS", 2_000, 1),
     POLL_MAX_INTERVAL_MS: intFromString("POLL_MAX_INTERVAL_MS", 30_000, 1),
     TASK_DEADLINE_S: intFromString("TASK_DEADLINE_S", 172_800, 1),
+    UPSTREAM_TIMEOUT_MS: intFromString("UPSTREAM_TIMEOUT_MS", 10_000, 1),
     WEBHOOK_TIMEOUT_MS: intFromString("WEBHOOK_TIMEOUT_MS", 15_000, 1),
-    WEBHOOK_RETRY_SCHEDULE: secondsList("WEBHOOK_RETRY_SCHEDULE", "5,300,1800,7200,18000,36000,36000"),
+    WEBHOOK_RETRY_SCHEDULE: retrySchedule("WEBHOOK_RETRY_SCHEDULE"),
     WEBHOOK_ALLOW_PRIVATE: z
       .string()
       .optional()
@@ -86,6 +88,8 @@ export interface RelayConfig {
   pollMinIntervalMs: number;
   pollMaxIntervalMs: number;
   taskDeadlineMs: number;
+  /** Per task-status poll; a poll that takes longer counts as "try again later". */
+  upstreamTimeoutMs: number;
   webhookTimeoutMs: number;
   webhookRetryScheduleMs: number[];
   webhookAllowPrivate: boolean;
@@ -116,6 +120,7 @@ export function loadConfig(env: RelayBindings): RelayConfig {
     pollMinIntervalMs: c.POLL_MIN_INTERVAL_MS,
     pollMaxIntervalMs: c.POLL_MAX_INTERVAL_MS,
     taskDeadlineMs: c.TASK_DEADLINE_S * 1000,
+    upstreamTimeoutMs: c.UPSTREAM_TIMEOUT_MS,
     webhookTimeoutMs: c.WEBHOOK_TIMEOUT_MS,
     webhookRetryScheduleMs: c.WEBHOOK_RETRY_SCHEDULE,
     webhookAllowPrivate: c.WEBHOOK_ALLOW_PRIVATE,

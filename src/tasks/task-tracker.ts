@@ -85,6 +85,8 @@ interface TrackerState {
   events: StoredEvent[];
   /** Task-webhook URLs that answered 410 Gone: never called again for this task. */
   goneUrls: string[];
+  /** The time the alarm was last set for. */
+  alarmAt: number | null;
 }
 
 const STATE = "state";
@@ -92,7 +94,6 @@ const KEY = "key";
 const DLV = "dlv:";
 const ATT = "att:";
 const DISABLE = "disable:";
-const POLL_TIMEOUT_MS = 10_000;
 const PARALLEL_DELIVERIES = 4;
 
 export class TaskTracker extends DurableObject<RelayBindings> {
@@ -144,6 +145,7 @@ export class TaskTracker extends DurableObject<RelayBindings> {
       syncFailures: 0,
       events: [],
       goneUrls: [],
+      alarmAt: null,
     };
     poll.nextAt = planNextPoll({ now, poll, config: this.config });
     await this.ctx.storage.put(KEY, await seal(this.config.keyEncryptionSecret, "upstream-key", init.key));
@@ -219,7 +221,9 @@ export class TaskTracker extends DurableObject<RelayBindings> {
   override async alarm(): Promise<void> {
     const state = await this.ctx.storage.get<TrackerState>(STATE);
     if (!state) return;
-    const now = Date.now();
+    // Whatever was due by the time this alarm was set for is due now, even if the alarm
+    // runs early (a test firing it, or the runtime's own skew).
+    const now = Math.max(Date.now(), state.alarmAt ?? 0);
     try {
       if (!isTerminal(state.task.status)) {
         if (now >= state.deadlineAt) {
@@ -230,8 +234,8 @@ export class TaskTracker extends DurableObject<RelayBindings> {
           await this.poll(state, now);
         }
       }
-      await this.fanOut(state, Date.now());
-      await this.deliverDue(state, Date.now());
+      await this.fanOut(state, now);
+      await this.deliverDue(state, Math.max(Date.now(), now));
     } finally {
       await this.ctx.storage.put(STATE, state);
       await this.flushD1(state);
@@ -322,7 +326,7 @@ export class TaskTracker extends DurableObject<RelayBindings> {
           ? { authorization: `Bearer ${key}`, "content-type": "application/json" }
           : { authorization: `Bearer ${key}` },
         ...(usePost ? { body: JSON.stringify({ taskid }) } : {}),
-        signal: AbortSignal.timeout(POLL_TIMEOUT_MS),
+        signal: AbortSignal.timeout(this.config.upstreamTimeoutMs),
         redirect: "manual",
       });
     } catch {
@@ -632,10 +636,14 @@ export class TaskTracker extends DurableObject<RelayBindings> {
       if (d.status === "pending" && d.nextAt !== null) times.push(d.nextAt);
     }
     if (times.length === 0) {
+      state.alarmAt = null;
+      await this.ctx.storage.put(STATE, state);
       await this.ctx.storage.deleteAlarm();
       return;
     }
-    await this.ctx.storage.setAlarm(Math.min(...times));
+    state.alarmAt = Math.min(...times);
+    await this.ctx.storage.put(STATE, state);
+    await this.ctx.storage.setAlarm(state.alarmAt);
   }
 }
 

@@ -1,0 +1,414 @@
+/**
+ * Per-model timing profiles, learned from finished tasks (what D1 records about them).
+ *
+ * The polling schedule (poll-schedule.ts) needs two facts about a model: when its tasks
+ * usually finish, and whether the upstream only refreshes their status on a fixed grid
+ * (`query_period`, counted from submission, see upstream/observed-behaviour.md). Both are
+ * learned here from the windows in which the relay saw status changes. Everything is a
+ * pure function of its arguments: no clock, no I/O.
+ */
+
+/**
+ * A status change seen by polling: it became visible after the poll at `afterMs` and was
+ * seen by the poll at `atMs`. Both are milliseconds since submission (afterMs is 0 when
+ * the first poll already saw the change).
+ */
+export interface ChangeWindow {
+  readonly afterMs: number;
+  readonly atMs: number;
+}
+
+/** One finished task, as the Durable Object records it in D1. */
+export interface TimingSample {
+  /** Non-terminal status changes, in order (e.g. PENDING → RUNNING). */
+  readonly changes: readonly ChangeWindow[];
+  /** The change to the terminal status (SUCCEEDED / FAILED). */
+  readonly terminal: ChangeWindow;
+}
+
+/** `ms` is the p-quantile of "submission → terminal status visible upstream". */
+export interface RunTimeQuantile {
+  readonly p: number;
+  readonly ms: number;
+}
+
+/**
+ * The upstream's refresh grid for a model: the status of a task can only change when
+ * the upstream re-reads it from the provider, at submission + phase + k·period, and the
+ * new status is visible within `spreadMs` after that instant (provider latency, drift).
+ */
+export interface RefreshGrid {
+  readonly periodMs: number;
+  /** Earliest offset (0 ≤ phase < period) at which a step's change can be visible. */
+  readonly phaseMs: number;
+  /** Width of the window in which a step's change becomes visible. */
+  readonly spreadMs: number;
+  /** Number of narrow windows (≤ period/2) that supported the grid. */
+  readonly support: number;
+}
+
+export interface TimingProfile {
+  /** Finished tasks the profile was learned from. */
+  readonly sampleCount: number;
+  /** Ascending in p, covering p = 0 … 1 (see QUANTILE_PROBABILITIES). */
+  readonly runTimeQuantiles: readonly RunTimeQuantile[];
+  /** null: status changes show up continuously (or not enough evidence of a grid). */
+  readonly grid: RefreshGrid | null;
+}
+
+export interface LearnOptions {
+  /** Fewer finished tasks than this: no profile (the schedule falls back to backoff). */
+  readonly minSamples: number;
+  /** Narrow windows (≤ period/2) needed before a grid is believed. */
+  readonly minGridSupport: number;
+  /** ...and they must fall on at least this many different steps, or period and phase are confounded. */
+  readonly minGridSteps: number;
+  readonly periodMinMs: number;
+  readonly periodMaxMs: number;
+  readonly periodStepMs: number;
+  /** Documented periods, chosen when they are among the equally consistent candidates. */
+  readonly preferredPeriodsMs: readonly number[];
+  /** How late after its grid point a change may become visible (provider latency, jitter). */
+  readonly jitterToleranceMs: number;
+  /** Share of windows allowed to contradict a grid (one slow provider answer must not erase it). */
+  readonly outlierFraction: number;
+  /** Tail share ignored when estimating the edges of the visibility window. */
+  readonly edgeTail: number;
+}
+
+export const DEFAULT_LEARN_OPTIONS: LearnOptions = {
+  minSamples: 20,
+  minGridSupport: 20,
+  minGridSteps: 3,
+  periodMinMs: 5_000,
+  periodMaxMs: 60_000,
+  periodStepMs: 100,
+  preferredPeriodsMs: [10_000, 30_000],
+  jitterToleranceMs: 2_000,
+  outlierFraction: 0.01,
+  edgeTail: 0.01,
+};
+
+/** Dense in the tails, where the schedule decides when to start and stop polling densely. */
+export const QUANTILE_PROBABILITIES: readonly number[] = [
+  0, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7,
+  0.8, 0.85, 0.9, 0.925, 0.95, 0.97, 0.98, 0.99, 0.995, 0.9975, 1,
+];
+
+const TERMINAL = new Set(["SUCCEEDED", "FAILED"]);
+
+/** Upstream statuses come in either case (API.md §6). */
+export function isTerminalStatus(status: string): boolean {
+  return TERMINAL.has(status.toUpperCase());
+}
+
+/** A poll as the Durable Object stores it. */
+export interface PollRecord {
+  /** Absolute time of the poll, ms. */
+  readonly at: number;
+  /** The status the upstream answered, or null when the poll failed (5xx, 429, timeout, malformed). */
+  readonly status: string | null;
+  /** Whether `status` differs from the last status known before this poll. */
+  readonly changed: boolean;
+}
+
+/**
+ * Turns a finished task's poll history into the sample stored for learning; null when
+ * the history does not end with a terminal change the relay itself observed.
+ */
+export function toTimingSample(submittedAt: number, history: readonly PollRecord[]): TimingSample | null {
+  const windows: ChangeWindow[] = [];
+  let previousOk = submittedAt;
+  let lastStatus: string | null = null;
+  for (const poll of history) {
+    if (poll.status === null) continue;
+    if (poll.changed) windows.push({ afterMs: previousOk - submittedAt, atMs: poll.at - submittedAt });
+    previousOk = poll.at;
+    lastStatus = poll.status;
+  }
+  const terminal = windows.at(-1);
+  const lastPoll = history.findLast((p) => p.status !== null);
+  if (terminal === undefined || lastStatus === null || !isTerminalStatus(lastStatus) || !lastPoll?.changed) {
+    return null;
+  }
+  return { changes: windows.slice(0, -1), terminal };
+}
+
+/**
+ * Learns a model's profile from its finished tasks (most recent first or not: order does
+ * not matter). Returns null when there are fewer than `minSamples`.
+ */
+export function learnTimingProfile(
+  samples: readonly TimingSample[],
+  options: Partial<LearnOptions> = {},
+): TimingProfile | null {
+  const opts: LearnOptions = { ...DEFAULT_LEARN_OPTIONS, ...options };
+  if (samples.length < opts.minSamples) return null;
+
+  const windows: ChangeWindow[] = [];
+  for (const s of samples) {
+    for (const w of s.changes) if (isUsableWindow(w)) windows.push(w);
+    if (isUsableWindow(s.terminal)) windows.push(s.terminal);
+  }
+  const grid = learnGrid(windows, opts);
+  const visible = samples.map((s) => terminalVisibleEstimate(s.terminal, grid));
+  return {
+    sampleCount: samples.length,
+    runTimeQuantiles: quantileTable(visible),
+    grid,
+  };
+}
+
+function isUsableWindow(w: ChangeWindow): boolean {
+  return Number.isFinite(w.afterMs) && Number.isFinite(w.atMs) && w.atMs > w.afterMs && w.atMs >= 0;
+}
+
+/** Where in its window the terminal status most likely became visible. */
+function terminalVisibleEstimate(w: ChangeWindow, grid: RefreshGrid | null): number {
+  const mid = (w.afterMs + w.atMs) / 2;
+  if (grid === null) return mid;
+  // The latest step whose visibility window reaches into (afterMs, atMs].
+  const k = Math.floor((w.atMs - grid.phaseMs) / grid.periodMs);
+  const start = grid.phaseMs + k * grid.periodMs;
+  if (start + grid.spreadMs <= w.afterMs) return mid;
+  return Math.min(w.atMs, Math.max(w.afterMs, start + grid.spreadMs / 2));
+}
+
+function quantileTable(values: readonly number[]): RunTimeQuantile[] {
+  const sorted = [...values].sort((a, b) => a - b);
+  return QUANTILE_PROBABILITIES.map((p) => ({ p, ms: quantileOfSorted(sorted, p) }));
+}
+
+/** Linear interpolation between order statistics (type 7). */
+export function quantileOfSorted(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const h = (sorted.length - 1) * Math.min(1, Math.max(0, p));
+  const lo = Math.floor(h);
+  const a = sorted[lo] ?? 0;
+  const b = sorted[Math.min(lo + 1, sorted.length - 1)] ?? a;
+  return a + (h - lo) * (b - a);
+}
+
+// ── Grid learning ──────────────────────────────────────────────────────────────────────
+
+interface Coverage {
+  /** Windows covering the best point. */
+  readonly count: number;
+  /** Middle of the best-covered stretch, in [0, period). */
+  readonly at: number;
+}
+
+/**
+ * A window (a, b] that saw a change at grid point g + d, 0 ≤ d ≤ J, holds g in (a − J, b].
+ * For a candidate period, this sweeps those arcs around the circle [0, P) and returns the
+ * point covered by the most windows.
+ */
+function bestCoverage(starts: Float64Array, ends: Float64Array, count: number, period: number): Coverage {
+  const opens: number[] = [];
+  const closes: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const s = mod(starts[i] ?? 0, period);
+    const e = s + ((ends[i] ?? 0) - (starts[i] ?? 0));
+    if (e <= period) {
+      opens.push(s);
+      closes.push(e);
+    } else {
+      opens.push(s, 0);
+      closes.push(period, e - period);
+    }
+  }
+  const o = Float64Array.from(opens).sort();
+  const c = Float64Array.from(closes).sort();
+  let depth = 0;
+  let best = 0;
+  let bestAt = 0;
+  let j = 0;
+  for (let i = 0; i < o.length; i++) {
+    const x = o[i] ?? 0;
+    // Arcs are closed: one that ends exactly where another starts still overlaps it.
+    while (j < c.length && (c[j] ?? 0) < x) {
+      depth--;
+      j++;
+    }
+    depth++;
+    if (depth > best) {
+      best = depth;
+      const end = c[j] ?? x;
+      bestAt = (x + Math.max(x, end)) / 2;
+    }
+  }
+  return { count: best, at: mod(bestAt, period) };
+}
+
+interface Candidate {
+  readonly period: number;
+  readonly coverage: Coverage;
+  readonly constraints: number;
+}
+
+function learnGrid(all: readonly ChangeWindow[], opts: LearnOptions): RefreshGrid | null {
+  const J = opts.jitterToleranceMs;
+  // Sorted by width so "windows narrow enough for period P" is a prefix.
+  const windows = [...all].sort((x, y) => x.atMs - x.afterMs - (y.atMs - y.afterMs));
+  const widths = windows.map((w) => w.atMs - w.afterMs);
+  const starts = Float64Array.from(windows, (w) => w.afterMs - J);
+  const ends = Float64Array.from(windows, (w) => w.atMs);
+  const prefixAtMost = (limit: number): number => upperBound(widths, limit);
+
+  // A small first pass on the narrowest windows discards almost every wrong period
+  // cheaply; survivors are checked against all windows.
+  const QUICK = 64;
+  const evaluate = (period: number): Candidate | null => {
+    const n = prefixAtMost(period - J); // wider windows may hold two grid points: no constraint
+    const support = prefixAtMost(period / 2);
+    if (support < opts.minGridSupport) return null;
+    const quickN = Math.min(n, QUICK);
+    const quick = bestCoverage(starts, ends, quickN, period);
+    const quickSlack = Math.max(1, Math.ceil(opts.outlierFraction * quickN));
+    if (quick.count < quickN - quickSlack) return null;
+    const full = quickN === n ? quick : bestCoverage(starts, ends, n, period);
+    if (full.count < n - Math.floor(opts.outlierFraction * n)) return null;
+    if (distinctSteps(windows, support, period, full.at, J) < opts.minGridSteps) return null;
+    return { period, coverage: full, constraints: n };
+  };
+
+  const candidates: (Candidate | null)[] = [];
+  for (let p = opts.periodMinMs; p <= opts.periodMaxMs + 1e-9; p += opts.periodStepMs) {
+    candidates.push(evaluate(p));
+  }
+  // Divisors of the true period are consistent too (every 2nd point of a 15 s grid is a
+  // 30 s grid), so the largest consistent period wins; its neighbours within jitter form
+  // a run, from which a documented period is preferred.
+  let top = -1;
+  for (let i = candidates.length - 1; i >= 0; i--) {
+    if (candidates[i]) {
+      top = i;
+      break;
+    }
+  }
+  if (top < 0) return null;
+  let bottom = top;
+  while (bottom > 0 && candidates[bottom - 1]) bottom--;
+  const run = candidates.slice(bottom, top + 1).filter((c): c is Candidate => c !== null);
+  const lowP = run[0]?.period ?? 0;
+  const highP = run.at(-1)?.period ?? 0;
+  const half = opts.periodStepMs / 2;
+  let chosen: Candidate | null = null;
+  for (const preferred of opts.preferredPeriodsMs) {
+    if (preferred >= lowP - half && preferred <= highP + half) chosen = evaluate(preferred);
+    if (chosen) break;
+  }
+  if (!chosen) {
+    const bestRatio = Math.max(...run.map((c) => c.coverage.count / c.constraints));
+    const best = run.filter((c) => c.coverage.count / c.constraints === bestRatio);
+    chosen = best[Math.floor((best.length - 1) / 2)] ?? null;
+  }
+  if (!chosen) return null;
+  return gridEdges(windows, chosen, opts);
+}
+
+/** How many different steps the support windows fall on (period and phase are confounded otherwise). */
+function distinctSteps(
+  windows: readonly ChangeWindow[],
+  support: number,
+  period: number,
+  anchor: number,
+  J: number,
+): number {
+  const steps = new Set<number>();
+  for (let i = 0; i < support; i++) {
+    const w = windows[i];
+    if (!w) continue;
+    const k = Math.floor((w.atMs - anchor) / period);
+    if (anchor + k * period > w.afterMs - J) steps.add(k);
+  }
+  return steps.size;
+}
+
+/**
+ * Given the period and an anchor point, estimates the window [phase, phase + spread] in
+ * which a step's change becomes visible: each consistent window says the change happened
+ * in (a', b'] relative to the anchor; a threshold x is "late" evidence when a' ≥ x and
+ * "early" evidence when b' ≤ x, and the edges are where either evidence thins to the tail.
+ */
+function gridEdges(windows: readonly ChangeWindow[], c: Candidate, opts: LearnOptions): RefreshGrid | null {
+  const { period } = c;
+  const J = opts.jitterToleranceMs;
+  const aRel: number[] = [];
+  const bRel: number[] = [];
+  let support = 0;
+  for (let i = 0; i < c.constraints; i++) {
+    const w = windows[i];
+    if (!w) continue;
+    const k = Math.floor((w.atMs - c.coverage.at) / period);
+    const g = c.coverage.at + k * period;
+    if (g <= w.afterMs - J) continue; // an outlier for this grid
+    aRel.push(w.afterMs - g);
+    bRel.push(w.atMs - g);
+    if (w.atMs - w.afterMs <= period / 2) support++;
+  }
+  if (aRel.length === 0) return null;
+  aRel.sort((x, y) => x - y);
+  bRel.sort((x, y) => x - y);
+  const thresholds = [...aRel, ...bRel].sort((x, y) => x - y);
+  const tail = opts.edgeTail;
+  const lateAt = (x: number): number => aRel.length - lowerBound(aRel, x); // surely after x
+  const earlyAt = (x: number): number => upperBound(bRel, x); // surely at or before x
+
+  let late = thresholds.at(-1) ?? 0;
+  for (const x of thresholds) {
+    const s = lateAt(x);
+    const t = earlyAt(x);
+    if (s + t > 0 && s / (s + t) <= tail) {
+      late = x;
+      break;
+    }
+  }
+  let early = thresholds[0] ?? 0;
+  for (let i = thresholds.length - 1; i >= 0; i--) {
+    const x = thresholds[i] ?? 0;
+    const s = lateAt(x);
+    const t = earlyAt(x);
+    if (s + t > 0 && t / (s + t) <= tail) {
+      early = x;
+      break;
+    }
+  }
+  // Few windows can leave the two estimates crossed; the later one is the safe edge.
+  if (late < early) [early, late] = [late, early];
+  return {
+    periodMs: period,
+    phaseMs: mod(c.coverage.at + early, period),
+    spreadMs: late - early,
+    support,
+  };
+}
+
+function mod(x: number, m: number): number {
+  const r = x % m;
+  return r < 0 ? r + m : r;
+}
+
+/** Number of elements < x in an ascending array. */
+function lowerBound(sorted: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] ?? 0) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Number of elements ≤ x in an ascending array. */
+function upperBound(sorted: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] ?? 0) <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

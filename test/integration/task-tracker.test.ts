@@ -1,0 +1,163 @@
+import { abortAllDurableObjects, env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { TaskTracker } from "../../src/tasks/task-tracker";
+import { simFaults, simForceTask, simRequests, uniqueKey } from "../support/helpers";
+import { fireAlarm, startTask } from "../support/tasks";
+
+async function d1Row(id: string) {
+  return env.DB.prepare("SELECT * FROM tasks WHERE id = ?").bind(id).first<Record<string, unknown>>();
+}
+
+/** Everything the object keeps in durable storage, as text. */
+async function storageDump(stub: DurableObjectStub<TaskTracker>): Promise<string> {
+  return runInDurableObject(stub, async (_instance, state) => {
+    const all = await state.storage.list();
+    return JSON.stringify([...all.entries()]);
+  });
+}
+
+describe("TaskTracker Durable Object", () => {
+  it("follows the upstream from CREATED to SUCCEEDED, mirroring each change in D1", async () => {
+    const key = uniqueKey();
+    const { stub, init, taskid } = await startTask(key);
+    expect((await d1Row(init.id))?.status).toBe("queued");
+    const alarm = await stub.inspect();
+    expect(alarm.alarm).not.toBeNull();
+
+    await simForceTask(taskid, { status: "PENDING" });
+    await fireAlarm(stub);
+    expect((await stub.view())?.upstream_status).toBe("PENDING");
+
+    await simForceTask(taskid, { status: "running" }); // any case
+    await fireAlarm(stub);
+    expect((await stub.view())?.status).toBe("running");
+    expect((await d1Row(init.id))?.status).toBe("running");
+
+    await simForceTask(taskid, { status: null }); // back to the clock...
+    await simForceTask(taskid, { status: "SUCCEEDED" });
+    await fireAlarm(stub);
+    const done = await stub.view();
+    expect(done?.status).toBe("succeeded");
+    expect(done?.video_url).toMatch(/\/idfile\?path=.*video\.mp4$/);
+    expect(done?.cover_url).toMatch(/cover\.jpeg$/);
+    expect(done?.usage).toMatchObject({ credits: expect.any(Number) });
+    expect(done?.completed_at).not.toBeNull();
+    const row = await d1Row(init.id);
+    expect(row?.status).toBe("succeeded");
+    expect(row?.video_url).toBe(done?.video_url);
+    // Terminal: no more polling, and the key is gone.
+    const after = await stub.inspect();
+    expect(after.hasKey).toBe(false);
+    expect(after.alarm).toBeNull();
+    const polls = (await simRequests(key, "tasks")).length;
+    expect(polls).toBe(3);
+  });
+
+  it("never stores the caller's key in clear, and deletes it once the task is terminal", async () => {
+    const key = uniqueKey();
+    const { stub, taskid, init } = await startTask(key);
+    const during = await storageDump(stub);
+    expect(during).not.toContain(key);
+    expect((await stub.inspect()).hasKey).toBe(true);
+    const rows = await env.DB.prepare("SELECT * FROM tasks WHERE id = ?").bind(init.id).all();
+    expect(JSON.stringify(rows.results)).not.toContain(key);
+    await simForceTask(taskid, { status: "FAILED", error: "ERROR:content policy" });
+    await fireAlarm(stub);
+    const task = await stub.view();
+    expect(task?.status).toBe("failed");
+    expect(task?.error).toEqual({ code: "upstream_failed", message: "content policy" });
+    expect((await stub.inspect()).hasKey).toBe(false);
+    expect(await storageDump(stub)).not.toContain(key);
+  });
+
+  it.each([
+    ["HTTP 500", { kind: "status", status: 500 }],
+    ["HTTP 429", { kind: "status", status: 429, retryAfter: 3 }],
+    ["a garbage body", { kind: "garbage" }],
+    ["a hang (timeout)", { kind: "hang" }],
+  ])("treats %s as 'try again later'", async (_name, fault) => {
+    const key = uniqueKey();
+    const { stub, taskid } = await startTask(key);
+    await simFaults(key, [{ route: "tasks", times: 1, fault }]);
+    await simForceTask(taskid, { status: "RUNNING" });
+    await fireAlarm(stub);
+    let view = await stub.view();
+    expect(view?.status).toBe("queued");
+    const inspected = await stub.inspect();
+    expect(inspected.state?.poll.consecutiveErrors).toBe(1);
+    expect(inspected.alarm).not.toBeNull();
+    // The next poll goes through.
+    await fireAlarm(stub);
+    view = await stub.view();
+    expect(view?.status).toBe("running");
+  });
+
+  it("understands wrapped task answers (data and data.resposne)", async () => {
+    for (const variant of ["data", "resposne"]) {
+      const key = uniqueKey();
+      const { stub, taskid } = await startTask(key);
+      await simFaults(key, [{ route: "tasks", fault: { kind: "wrapped", variant } }]);
+      await simForceTask(taskid, { status: "SUCCEEDED" });
+      await fireAlarm(stub);
+      expect((await stub.view())?.status).toBe("succeeded");
+    }
+  });
+
+  it("fails the task on 401 from the upstream", async () => {
+    const key = uniqueKey();
+    const { stub } = await startTask(key);
+    await simFaults(key, [{ route: "tasks", fault: { kind: "status", status: 401, body: { error: "Invalid API Key" } } }]);
+    await fireAlarm(stub);
+    const task = await stub.view();
+    expect(task?.status).toBe("failed");
+    expect(task?.error?.code).toBe("upstream_unauthorized");
+    expect((await stub.inspect()).hasKey).toBe(false);
+  });
+
+  it("expires the task after the deadline", async () => {
+    const key = uniqueKey();
+    const { stub, init } = await startTask(key);
+    await runInDurableObject(stub, async (_i, state) => {
+      const s = await state.storage.get<{ deadlineAt: number }>("state");
+      if (s) await state.storage.put("state", { ...s, deadlineAt: Date.now() - 1 });
+    });
+    await fireAlarm(stub);
+    expect((await stub.view())?.status).toBe("expired");
+    expect((await d1Row(init.id))?.status).toBe("expired");
+  });
+
+  it("keeps polling through 'not exist' answers until the status is known", async () => {
+    const key = uniqueKey();
+    const { stub, taskid } = await startTask(key);
+    await simForceTask(taskid, { history: true });
+    await fireAlarm(stub);
+    expect((await stub.view())?.status).toBe("queued");
+    await simForceTask(taskid, { history: false, status: "SUCCEEDED" });
+    await fireAlarm(stub);
+    expect((await stub.view())?.status).toBe("succeeded");
+    // Archived afterwards: the relay's answer stays succeeded.
+    await simForceTask(taskid, { history: true });
+    expect(await fireAlarm(stub)).toBe(false);
+    expect((await stub.view())?.status).toBe("succeeded");
+  });
+
+  it("survives a restart between alarms", async () => {
+    const key = uniqueKey();
+    const { stub, taskid, init } = await startTask(key);
+    await simForceTask(taskid, { status: "RUNNING" });
+    await fireAlarm(stub);
+    await abortAllDurableObjects();
+    const fresh = env.TASKS.get(env.TASKS.idFromName(init.id));
+    expect((await fresh.view())?.status).toBe("running");
+    await simForceTask(taskid, { status: "SUCCEEDED" });
+    await fireAlarm(fresh);
+    expect((await fresh.view())?.status).toBe("succeeded");
+  });
+
+  it("start() is idempotent", async () => {
+    const key = uniqueKey();
+    const { stub, init, task } = await startTask(key);
+    const again = await stub.start({ ...init, metadata: { changed: "yes" } });
+    expect(again).toEqual(task);
+  });
+});
