@@ -54,7 +54,7 @@ export default defineConfig({
                     modules: true,
                     scriptPath: SIM_BUNDLE,
                     compatibilityDate: "2026-04-20",
-                    compatibilityFlags: ["nodejs_compat"],
+                    compatibilityFlags: ["nodejs_compat", "enable_request_signal"],
                   },
                 ],
               }
