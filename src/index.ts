@@ -6,6 +6,8 @@ import { modelRoutes } from "./models/routes";
 import { SERVICE_VERSION, opsRoutes } from "./ops/routes";
 import { taskRoutes } from "./tasks/routes";
 import { usageRoutes } from "./usage/routes";
+import { videoRoutes } from "./videos/routes";
+import { webhookRoutes } from "./webhooks/routes";
 
 /**
  * The relay, assembled. Nothing else happens here: each capability lives in its own
@@ -26,6 +28,8 @@ app.route("/", chatRoutes);
 app.route("/", modelRoutes);
 app.route("/", usageRoutes);
 app.route("/", taskRoutes);
+app.route("/", videoRoutes);
+app.route("/", webhookRoutes);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
   type: "http",

@@ -1,4 +1,6 @@
-/** Video models for GET /v1/models, one per model name, folded from the catalog's rows. */
+import { listVideoModels as catalogListing } from "../videos/catalog";
+
+/** Video models for GET /v1/models: one per model name, folded from the catalog's rows. */
 export interface VideoModelSummary {
   id: string;
   provider: string;
@@ -7,5 +9,13 @@ export interface VideoModelSummary {
 }
 
 export function listVideoModels(): VideoModelSummary[] {
-  return [];
+  const byName = new Map<string, VideoModelSummary>();
+  for (const row of catalogListing()) {
+    if (!row.enabled) continue;
+    const summary = byName.get(row.id) ?? { id: row.id, provider: row.provider, llmids: [], modes: [] };
+    if (!summary.llmids.includes(row.llmid)) summary.llmids.push(row.llmid);
+    for (const mode of row.modes) if (!summary.modes.includes(mode)) summary.modes.push(mode);
+    byName.set(row.id, summary);
+  }
+  return [...byName.values()];
 }

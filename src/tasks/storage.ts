@@ -1,4 +1,4 @@
-import type { Task, TaskStatus, VideoMode } from "./task-object";
+import { flatUsage, type Task, type TaskStatus, type VideoMode } from "./task-object";
 
 /**
  * The tasks table: the queryable index of tasks. Only the task's Durable Object writes a
@@ -45,7 +45,7 @@ export function rowToTask(row: TaskRow): Task {
     upstream_status: row.upstream_status,
     video_url: row.video_url,
     cover_url: row.cover_url,
-    usage: row.usage_json ? (JSON.parse(row.usage_json) as Record<string, unknown>) : null,
+    usage: row.usage_json ? flatUsage(JSON.parse(row.usage_json) as Record<string, unknown>) : null,
     error: row.error_json ? (JSON.parse(row.error_json) as Task["error"]) : null,
     metadata: JSON.parse(row.metadata_json) as Record<string, string>,
     webhooks: JSON.parse(row.webhooks_json) as Task["webhooks"],
@@ -64,7 +64,7 @@ export interface TaskRowInput {
   version: number;
 }
 
-function credits(usage: Record<string, unknown> | null): number | null {
+function credits(usage: Task["usage"]): number | null {
   const value = usage?.credits;
   return typeof value === "number" ? value : typeof value === "string" && value !== "" && !Number.isNaN(Number(value)) ? Number(value) : null;
 }

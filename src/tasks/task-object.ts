@@ -10,6 +10,19 @@ export function isTerminal(status: TaskStatus): boolean {
   return status === "succeeded" || status === "failed" || status === "expired";
 }
 
+/** Upstream usage is a flat record (credits, model, duration, …); nested values are kept as JSON text. */
+const UsageValueSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+export type UsageValue = z.infer<typeof UsageValueSchema>;
+export type TaskUsage = Record<string, UsageValue>;
+
+export function flatUsage(raw: Record<string, unknown>): TaskUsage {
+  const out: TaskUsage = {};
+  for (const [k, v] of Object.entries(raw)) {
+    out[k] = v === null || typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? v : JSON.stringify(v);
+  }
+  return out;
+}
+
 export const TaskWebhookSchema = z
   .object({
     url: z.string(),
@@ -33,7 +46,7 @@ export const TaskSchema = z
     upstream_status: z.string().nullable().openapi({ example: "PENDING" }),
     video_url: z.string().nullable(),
     cover_url: z.string().nullable(),
-    usage: z.record(z.string(), z.unknown()).nullable(),
+    usage: z.record(z.string(), UsageValueSchema).nullable(),
     error: TaskErrorSchema.nullable(),
     metadata: z.record(z.string(), z.string()),
     webhooks: z.array(TaskWebhookSchema),

@@ -17,7 +17,7 @@ import {
   type DeliveryRow,
 } from "../webhooks/storage";
 import { planNextPoll, recordError, recordObservation, startPolling, timingProfileFor, timingSample, type PollData } from "./polling";
-import { isTerminal, type Task, type TaskStatus, type TaskWebhook, type VideoMode } from "./task-object";
+import { flatUsage, isTerminal, type Task, type TaskStatus, type TaskWebhook, type VideoMode } from "./task-object";
 import { upsertTaskStatement, type TaskSource } from "./storage";
 import { isNotExist, mapUpstreamStatus, parseUpstreamTaskAnswer } from "./upstream-status";
 
@@ -292,7 +292,7 @@ export class TaskTracker extends DurableObject<RelayBindings> {
           if (status === "succeeded") {
             extra.video_url = answer.video ?? null;
             extra.cover_url = answer.image ?? null;
-            extra.usage = answer.usage ?? null;
+            extra.usage = answer.usage ? flatUsage(answer.usage) : null;
           } else if (status === "failed") {
             extra.error =
               answer.status === "UNKNOWN"

@@ -61,6 +61,12 @@ export interface LearnOptions {
   readonly minSamples: number;
   /** Narrow windows (≤ period/2) needed before a grid is believed. */
   readonly minGridSupport: number;
+  /**
+   * How unlikely the fit must be by chance: a window of width w fits a random phase with
+   * probability (w + J) / P, so each consistent window is worth log2(P / (w + J)) bits.
+   * Identical windows (the relay's own fixed poll offsets) count once.
+   */
+  readonly minEvidenceBits: number;
   /** ...and they must fall on at least this many different steps, or period and phase are confounded. */
   readonly minGridSteps: number;
   readonly periodMinMs: number;
@@ -72,13 +78,24 @@ export interface LearnOptions {
   readonly jitterToleranceMs: number;
   /** Share of windows allowed to contradict a grid (one slow provider answer must not erase it). */
   readonly outlierFraction: number;
-  /** Tail share ignored when estimating the edges of the visibility window. */
+  /**
+   * Tail share ignored when estimating the edges of the visibility window. Not smaller:
+   * with a few dozen narrow windows one stray observation would otherwise move an edge
+   * by seconds (the slow tail is covered by `minSpreadMs` and the schedule's guard).
+   */
   readonly edgeTail: number;
+  /**
+   * Floor of the learned spread. A change shows after the upstream's provider read and
+   * its store, whose slow tail the few narrow windows cannot measure (a 1 % tail needs
+   * hundreds of probe observations); missing it costs a whole period, so assume it.
+   */
+  readonly minSpreadMs: number;
 }
 
 export const DEFAULT_LEARN_OPTIONS: LearnOptions = {
   minSamples: 20,
   minGridSupport: 20,
+  minEvidenceBits: 40,
   minGridSteps: 3,
   periodMinMs: 5_000,
   periodMaxMs: 60_000,
@@ -86,13 +103,15 @@ export const DEFAULT_LEARN_OPTIONS: LearnOptions = {
   preferredPeriodsMs: [10_000, 30_000],
   jitterToleranceMs: 2_000,
   outlierFraction: 0.01,
-  edgeTail: 0.01,
+  edgeTail: 0.05,
+  minSpreadMs: 1_000,
 };
 
 /** Dense in the tails, where the schedule decides when to start and stop polling densely. */
 export const QUANTILE_PROBABILITIES: readonly number[] = [
-  0, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7,
-  0.8, 0.85, 0.9, 0.925, 0.95, 0.97, 0.98, 0.99, 0.995, 0.9975, 1,
+  0, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3,
+  0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.925, 0.95, 0.96, 0.97, 0.98, 0.985, 0.99, 0.995,
+  0.9975, 1,
 ];
 
 const TERMINAL = new Set(["SUCCEEDED", "FAILED"]);
@@ -248,8 +267,12 @@ interface Candidate {
 
 function learnGrid(all: readonly ChangeWindow[], opts: LearnOptions): RefreshGrid | null {
   const J = opts.jitterToleranceMs;
-  // Sorted by width so "windows narrow enough for period P" is a prefix.
-  const windows = [...all].sort((x, y) => x.atMs - x.afterMs - (y.atMs - y.afterMs));
+  // Sorted by width so "windows narrow enough for period P" is a prefix. Duplicates are
+  // dropped: many tasks polled at the same offsets (backoff from submission) say nothing
+  // more about a grid than one of them.
+  const unique = new Map<string, ChangeWindow>();
+  for (const w of all) unique.set(`${w.afterMs}:${w.atMs}`, w);
+  const windows = [...unique.values()].sort((x, y) => x.atMs - x.afterMs - (y.atMs - y.afterMs));
   const widths = windows.map((w) => w.atMs - w.afterMs);
   const starts = Float64Array.from(windows, (w) => w.afterMs - J);
   const ends = Float64Array.from(windows, (w) => w.atMs);
@@ -268,6 +291,9 @@ function learnGrid(all: readonly ChangeWindow[], opts: LearnOptions): RefreshGri
     if (quick.count < quickN - quickSlack) return null;
     const full = quickN === n ? quick : bestCoverage(starts, ends, n, period);
     if (full.count < n - Math.floor(opts.outlierFraction * n)) return null;
+    let bits = 0;
+    for (let i = 0; i < n; i++) bits += Math.log2(period / Math.min(period, (widths[i] ?? 0) + J));
+    if (bits < opts.minEvidenceBits) return null;
     if (distinctSteps(windows, support, period, full.at, J) < opts.minGridSteps) return null;
     return { period, coverage: full, constraints: n };
   };
@@ -327,15 +353,15 @@ function distinctSteps(
 
 /**
  * Given the period and an anchor point, estimates the window [phase, phase + spread] in
- * which a step's change becomes visible: each consistent window says the change happened
- * in (a', b'] relative to the anchor; a threshold x is "late" evidence when a' ≥ x and
- * "early" evidence when b' ≤ x, and the edges are where either evidence thins to the tail.
+ * which a step's change becomes visible. Each consistent window (a, b] says, relative to
+ * its grid point, "not yet visible at a'" and "visible at b'": current-status data, whose
+ * distribution function is the isotonic (pool-adjacent-violators) fit of those 0/1
+ * observations.
  */
 function gridEdges(windows: readonly ChangeWindow[], c: Candidate, opts: LearnOptions): RefreshGrid | null {
   const { period } = c;
   const J = opts.jitterToleranceMs;
-  const aRel: number[] = [];
-  const bRel: number[] = [];
+  const observations: { x: number; visible: number }[] = [];
   let support = 0;
   for (let i = 0; i < c.constraints; i++) {
     const w = windows[i];
@@ -343,45 +369,37 @@ function gridEdges(windows: readonly ChangeWindow[], c: Candidate, opts: LearnOp
     const k = Math.floor((w.atMs - c.coverage.at) / period);
     const g = c.coverage.at + k * period;
     if (g <= w.afterMs - J) continue; // an outlier for this grid
-    aRel.push(w.afterMs - g);
-    bRel.push(w.atMs - g);
+    observations.push({ x: w.afterMs - g, visible: 0 }, { x: w.atMs - g, visible: 1 });
     if (w.atMs - w.afterMs <= period / 2) support++;
   }
-  if (aRel.length === 0) return null;
-  aRel.sort((x, y) => x - y);
-  bRel.sort((x, y) => x - y);
-  const thresholds = [...aRel, ...bRel].sort((x, y) => x - y);
-  const tail = opts.edgeTail;
-  const lateAt = (x: number): number => aRel.length - lowerBound(aRel, x); // surely after x
-  const earlyAt = (x: number): number => upperBound(bRel, x); // surely at or before x
-
-  let late = thresholds.at(-1) ?? 0;
-  for (const x of thresholds) {
-    const s = lateAt(x);
-    const t = earlyAt(x);
-    if (s + t > 0 && s / (s + t) <= tail) {
-      late = x;
-      break;
-    }
-  }
-  let early = thresholds[0] ?? 0;
-  for (let i = thresholds.length - 1; i >= 0; i--) {
-    const x = thresholds[i] ?? 0;
-    const s = lateAt(x);
-    const t = earlyAt(x);
-    if (s + t > 0 && t / (s + t) <= tail) {
-      early = x;
-      break;
-    }
-  }
-  // Few windows can leave the two estimates crossed; the later one is the safe edge.
-  if (late < early) [early, late] = [late, early];
+  if (observations.length === 0) return null;
+  const F = isotonicCdf(observations);
+  const quantile = (p: number): number => F.find((s) => s.value >= p)?.x ?? F.at(-1)?.x ?? 0;
+  const early = quantile(opts.edgeTail);
+  const late = quantile(1 - opts.edgeTail);
   return {
     periodMs: period,
     phaseMs: mod(c.coverage.at + early, period),
-    spreadMs: late - early,
+    spreadMs: Math.max(opts.minSpreadMs, late - early),
     support,
   };
+}
+
+/** Non-decreasing least-squares fit of 0/1 observations ordered by x (PAVA). */
+function isotonicCdf(observations: readonly { x: number; visible: number }[]): { x: number; value: number }[] {
+  // At equal x, "not yet" first: the fit then never claims visibility before the evidence.
+  const sorted = [...observations].sort((p, q) => p.x - q.x || p.visible - q.visible);
+  const blocks: { sum: number; count: number; lastX: number }[] = [];
+  for (const o of sorted) {
+    blocks.push({ sum: o.visible, count: 1, lastX: o.x });
+    while (blocks.length > 1) {
+      const b = blocks[blocks.length - 1];
+      const a = blocks[blocks.length - 2];
+      if (!a || !b || a.sum / a.count <= b.sum / b.count) break;
+      blocks.splice(blocks.length - 2, 2, { sum: a.sum + b.sum, count: a.count + b.count, lastX: b.lastX });
+    }
+  }
+  return blocks.map((b) => ({ x: b.lastX, value: b.sum / b.count }));
 }
 
 function mod(x: number, m: number): number {

@@ -266,3 +266,16 @@ export async function attemptsFor(db: D1Database, deliveryIds: string[]): Promis
   }
   return out;
 }
+
+/**
+ * Claims the next attempt number of a delivery the Worker sends itself (a `webhook.test`
+ * redelivery; task deliveries are numbered by their Durable Object): two redeliveries
+ * racing get distinct numbers. Null if the delivery is not the tenant's.
+ */
+export async function claimAttemptNumber(db: D1Database, tenant: string, id: string, now: string): Promise<number | null> {
+  const row = await db
+    .prepare("UPDATE deliveries SET attempts = attempts + 1, updated_at = ? WHERE tenant = ? AND id = ? RETURNING attempts")
+    .bind(now, tenant, id)
+    .first<{ attempts: number }>();
+  return row?.attempts ?? null;
+}

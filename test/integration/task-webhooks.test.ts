@@ -142,7 +142,7 @@ describe("webhook delivery from the task's Durable Object", () => {
       return list.length > 0 ? list : null;
     });
     expect(got).toHaveLength(1);
-    expect(JSON.parse(got[0]?.body ?? "{}")).toMatchObject({ type: "task.succeeded" });
+    expect(JSON.parse(got?.[0]?.body ?? "{}")).toMatchObject({ type: "task.succeeded" });
   });
 
   it("redelivers with the same webhook-id and logs the attempt", async () => {
