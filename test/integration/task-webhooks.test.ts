@@ -174,3 +174,33 @@ describe("webhook delivery from the task's Durable Object", () => {
     expect(String(delivery?.last_error)).toContain("redirect");
   });
 });
+
+describe("default secret rotation", () => {
+  it("signs with both secrets during the 24 h overlap, and only with the new one after it", async () => {
+    const { rotateTenantDefaultSecret } = await import("../../src/webhooks/secrets");
+    const key = uniqueKey();
+    const during = `rot-during-${crypto.randomUUID()}`;
+    const after = `rot-after-${crypto.randomUUID()}`;
+    const first = await startTask(key, { webhooks: [{ url: receiverUrl(during), events: ["task.succeeded"] }] });
+    const old = await defaultSecret(first.init.tenant);
+    const rotated = await rotateTenantDefaultSecret(env.DB, SECRET, first.init.tenant, Date.now());
+    await configureReceiver(during, { secrets: [old, rotated.current] });
+    await simForceTask(first.taskid, { status: "SUCCEEDED" });
+    await fireAlarm(first.stub);
+    const [d1] = await received(during);
+    expect(d1?.signatures).toHaveLength(2);
+    expect(d1?.matchedSecrets.sort()).toEqual([0, 1]);
+
+    // 24 h later the old secret no longer signs.
+    await env.DB.prepare("UPDATE tenant_secrets SET previous_expires_at = ? WHERE tenant = ?")
+      .bind(new Date(Date.now() - 1000).toISOString(), first.init.tenant)
+      .run();
+    const second = await startTask(key, { webhooks: [{ url: receiverUrl(after), events: ["task.succeeded"] }] });
+    await configureReceiver(after, { secrets: [old, rotated.current] });
+    await simForceTask(second.taskid, { status: "SUCCEEDED" });
+    await fireAlarm(second.stub);
+    const [d2] = await received(after);
+    expect(d2?.signatures).toHaveLength(1);
+    expect(d2?.matchedSecrets).toEqual([1]);
+  });
+});
