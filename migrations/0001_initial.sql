@@ -41,7 +41,8 @@ CREATE TABLE tasks (
   metadata_json TEXT NOT NULL DEFAULT '{}',
   webhooks_json TEXT NOT NULL DEFAULT '[]',
   timing_json TEXT,                  -- observed status-change windows, for the poll schedule
-  polls INTEGER NOT NULL DEFAULT 0,
+  polls INTEGER NOT NULL DEFAULT 0,   -- upstream status polls made for this task
+  d1_writes INTEGER NOT NULL DEFAULT 0, -- D1 statements the task's object has run (cost accounting)
   version INTEGER NOT NULL DEFAULT 0, -- the DO's change counter: stale writes never win
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL,

@@ -27,6 +27,7 @@ export interface TaskRow {
   webhooks_json: string;
   timing_json: string | null;
   polls: number;
+  d1_writes: number;
   version: number;
   created_at: string;
   updated_at: string;
@@ -61,6 +62,7 @@ export interface TaskRowInput {
   source: TaskSource;
   timingJson: string | null;
   polls: number;
+  d1Writes: number;
   version: number;
 }
 
@@ -75,13 +77,13 @@ export function upsertTaskStatement(db: D1Database, input: TaskRowInput): D1Prep
     .prepare(
       `INSERT INTO tasks (id, tenant, upstream_taskid, source, model, llmid, mode, status, upstream_status, video_url,
          cover_url, usage_json, credits, error_json, metadata_json, webhooks_json, timing_json, polls, version,
-         created_at, updated_at, completed_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)
+         created_at, updated_at, completed_at, d1_writes)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
        ON CONFLICT (id) DO UPDATE SET
          upstream_taskid = excluded.upstream_taskid, status = excluded.status,
          upstream_status = excluded.upstream_status, video_url = excluded.video_url, cover_url = excluded.cover_url,
          usage_json = excluded.usage_json, credits = excluded.credits, error_json = excluded.error_json,
-         webhooks_json = excluded.webhooks_json, timing_json = excluded.timing_json, polls = excluded.polls,
+         webhooks_json = excluded.webhooks_json, timing_json = excluded.timing_json, polls = excluded.polls, d1_writes = excluded.d1_writes,
          version = excluded.version, updated_at = excluded.updated_at, completed_at = excluded.completed_at
        WHERE excluded.version > tasks.version`,
     )
@@ -108,6 +110,7 @@ export function upsertTaskStatement(db: D1Database, input: TaskRowInput): D1Prep
       t.created_at,
       t.updated_at,
       t.completed_at,
+      input.d1Writes,
     );
 }
 

@@ -87,6 +87,8 @@ interface TrackerState {
   goneUrls: string[];
   /** The time the alarm was last set for. */
   alarmAt: number | null;
+  /** D1 statements run for this task so far (written with the task row, for cost accounting). */
+  d1Writes: number;
 }
 
 const STATE = "state";
@@ -146,6 +148,7 @@ export class TaskTracker extends DurableObject<RelayBindings> {
       events: [],
       goneUrls: [],
       alarmAt: null,
+      d1Writes: 0,
     };
     poll.nextAt = planNextPoll({ now, poll, config: this.config });
     await this.ctx.storage.put(KEY, await seal(this.config.keyEncryptionSecret, "upstream-key", init.key));
@@ -555,18 +558,6 @@ export class TaskTracker extends DurableObject<RelayBindings> {
     const statements: D1PreparedStatement[] = [];
     const version = state.version;
     const taskDirty = state.version > state.syncedVersion;
-    if (taskDirty) {
-      statements.push(
-        upsertTaskStatement(db, {
-          task: state.task,
-          tenant: state.tenant,
-          source: state.source,
-          timingJson: isTerminal(state.task.status) ? JSON.stringify(timingSample(state.poll, state.task.upstream_status ?? state.task.status)) : null,
-          polls: state.poll.polls,
-          version,
-        }),
-      );
-    }
     const deliveries = [...(await this.ctx.storage.list<DeliveryState>({ prefix: DLV })).values()].filter((d) => d.version > d.syncedVersion);
     for (const d of deliveries) {
       statements.push(
@@ -592,6 +583,20 @@ export class TaskTracker extends DurableObject<RelayBindings> {
     for (const a of attempts.values()) statements.push(insertAttemptStatement(db, a));
     const disables = await this.ctx.storage.list<string>({ prefix: DISABLE });
     for (const [k, reason] of disables) statements.push(disableEndpointStatement(db, k.slice(DISABLE.length), reason, new Date().toISOString()));
+    if (taskDirty) {
+      statements.push(
+        upsertTaskStatement(db, {
+          task: state.task,
+          tenant: state.tenant,
+          source: state.source,
+          timingJson: isTerminal(state.task.status) ? JSON.stringify(timingSample(state.poll, state.task.upstream_status ?? state.task.status)) : null,
+          polls: state.poll.polls,
+          // Includes this batch: the row tells what the task has cost D1 so far.
+          d1Writes: state.d1Writes + statements.length + 1,
+          version,
+        }),
+      );
+    }
     if (statements.length === 0) return;
     try {
       await db.batch(statements);
@@ -603,6 +608,7 @@ export class TaskTracker extends DurableObject<RelayBindings> {
       return;
     }
     if (taskDirty) state.syncedVersion = Math.max(state.syncedVersion, version);
+    state.d1Writes += statements.length;
     state.syncFailures = 0;
     state.syncRetryAt = null;
     const updates: Record<string, DeliveryState> = {};
