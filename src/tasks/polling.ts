@@ -24,8 +24,7 @@ export interface PollData {
   profile: TimingProfile | null;
 }
 
-/** What the schedule learned about a model from its finished tasks (see poll-schedule.ts). */
-export type TimingProfile = unknown;
+import type { TimingProfile } from "./timing-profile";
 
 export function startPolling(now: number, status: string, profile: TimingProfile | null): PollData {
   return {
