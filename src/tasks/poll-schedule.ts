@@ -92,7 +92,10 @@ export interface PollPlan {
   readonly mode: PollMode;
 }
 
-/** The absolute time of the next poll, within [now + min, now + max]. */
+/** Below this a "grid" is no grid worth aligning to (and stepping through it would be slow). */
+const MIN_GRID_PERIOD_MS = 1_000;
+
+/** The absolute time of the next poll (whole ms for whole-ms input), within [now + min, now + max]. */
 export function nextPollAt(input: NextPollInput): number {
   return planNextPoll(input).at;
 }
@@ -109,7 +112,7 @@ export function planNextPoll(input: NextPollInput): PollPlan {
   let plan: PollPlan;
   if (profile === null) {
     plan = { at: now + backoffInterval(now - submittedAt, min, max, tuning), mode: "backoff" };
-  } else if (profile.grid !== null && profile.grid.periodMs > 0) {
+  } else if (profile.grid !== null && profile.grid.periodMs >= MIN_GRID_PERIOD_MS) {
     plan = gridPlan(input, profile.grid, profile.runTimeQuantiles, min, max, tuning);
   } else {
     plan = continuousPlan(input, profile.runTimeQuantiles, min, max, tuning);
@@ -117,10 +120,11 @@ export function planNextPoll(input: NextPollInput): PollPlan {
 
   let at = plan.at;
   let mode = plan.mode;
+  // One failed poll is retried on the normal schedule (a lone 5xx says little, and
+  // waiting longer costs latency); from the second in a row: 2×, 4×, 8× … the min interval.
   const errors = Math.max(0, Math.floor(input.consecutiveErrors ?? 0));
-  // Capped exponent: 2 ** large is Infinity, harmless, but keep the arithmetic finite.
   const floor = Math.max(
-    errors > 0 ? now + Math.min(max, min * 2 ** Math.min(errors, 30)) : earliest,
+    errors > 1 ? now + Math.min(max, min * 2 ** Math.min(errors - 1, 30)) : earliest,
     now + Math.max(0, input.retryAfterMs ?? 0),
   );
   if (floor > at) {
@@ -151,7 +155,23 @@ export interface TimeWindow {
 export function likelyCompletionWindows(
   quantiles: readonly RunTimeQuantile[],
   coverage: number,
-): TimeWindow[] {
+): readonly TimeWindow[] {
+  // Called on every poll with the same profile: remember the answer per quantile table.
+  let byCoverage = windowCache.get(quantiles);
+  if (!byCoverage) {
+    byCoverage = new Map();
+    windowCache.set(quantiles, byCoverage);
+  }
+  const cached = byCoverage.get(coverage);
+  if (cached) return cached;
+  const computed = Object.freeze(computeLikelyWindows(quantiles, coverage));
+  byCoverage.set(coverage, computed);
+  return computed;
+}
+
+const windowCache = new WeakMap<readonly RunTimeQuantile[], Map<number, readonly TimeWindow[]>>();
+
+function computeLikelyWindows(quantiles: readonly RunTimeQuantile[], coverage: number): TimeWindow[] {
   const segments: { start: number; end: number; mass: number; density: number }[] = [];
   for (let i = 0; i + 1 < quantiles.length; i++) {
     const a = quantiles[i];
@@ -191,16 +211,27 @@ function continuousPlan(
   const { now, submittedAt } = input;
   const rel = now - submittedAt;
   const windows = likelyCompletionWindows(quantiles, t.denseCoverage);
-  if (windows.some((w) => rel >= w.startMs && rel < w.endMs)) return { at: now + min, mode: "dense" };
+  // Dense polls sit on a lattice with a per-task offset. Aligned to submission, every
+  // task would poll at the same offsets, and windows on a shared 2 s lattice fit any even
+  // period: the learner would see a grid that is not there. The lattice point is taken
+  // from 3/4 of an interval on, so an alarm a few ms late does not skip a whole point.
+  const origin = submittedAt + unitHash(submittedAt, 0) * min;
+  const onLattice = (x: number): number => (min > 0 ? origin + Math.ceil((x - origin) / min) * min : x);
+  if (windows.some((w) => rel >= w.startMs && rel < w.endMs)) {
+    return { at: Math.max(now + min, onLattice(now + 0.75 * min)), mode: "dense" };
+  }
 
   const previousEnd = windows.reduce((acc, w) => (w.endMs <= rel ? Math.max(acc, w.endMs) : acc), 0);
-  let at = now + backoffInterval(rel - previousEnd, min, max, t);
   const next = windows.find((w) => w.startMs > rel);
+  // Before the first window: quick at first, then backing off. After the last: backing
+  // off again from its end. Between two windows completion is unlikely by construction:
+  // as sparse as allowed.
+  const between = previousEnd > 0 && next !== undefined;
+  const at = now + (between ? max : backoffInterval(rel - previousEnd, min, max, t));
   if (next) {
-    // Dense polls would otherwise sit at the same offsets for every task, and the learner
-    // could not tell where inside a 2 s window changes happen: dither the entry per task.
-    const start = submittedAt + next.startMs - unitHash(submittedAt, 0) * min;
-    if (at > start) return { at: Math.max(start, now + min), mode: start <= now + min ? "dense" : "sparse" };
+    // Enter the window at most one interval early, on the lattice.
+    const start = onLattice(submittedAt + next.startMs - min);
+    if (at > start) return { at: Math.max(start, now + min, onLattice(now + 0.75 * min)), mode: "dense" };
   }
   return { at, mode: "sparse" };
 }
@@ -261,16 +292,17 @@ function gridPlan(
 }
 
 /**
- * How much this task's grid seems shifted from the model's: each of its own narrow
- * change windows must overlap one of its steps' visibility windows. The smallest shift
- * that satisfies all of them (0 when the profile already does, or when they disagree).
+ * How much this task's grid seems shifted from the model's (its submission time as the
+ * relay saw it differs from the upstream's, or the upstream's reads drift): each of its
+ * own narrow change windows must overlap one of its steps' visibility windows. The
+ * smallest shift satisfying them; when a newer window contradicts the older ones, the
+ * newer evidence wins (a drifting grid moves on).
  */
 export function ownPhaseShift(history: readonly PollRecord[], submittedAt: number, grid: RefreshGrid): number {
   const P = grid.periodMs;
   let lo = -P / 2;
   let hi = P / 2;
   let previous = submittedAt;
-  let constrained = false;
   for (const poll of history) {
     if (poll.status === null) continue;
     if (poll.changed) {
@@ -279,14 +311,19 @@ export function ownPhaseShift(history: readonly PollRecord[], submittedAt: numbe
       // Wider windows overlap a visibility window whatever the shift: no information.
       if (b - a <= P / 2) {
         const k = Math.round(((a + b) / 2 - grid.phaseMs - grid.spreadMs / 2) / P);
-        lo = Math.max(lo, a - grid.phaseMs - grid.spreadMs - k * P);
-        hi = Math.min(hi, b - grid.phaseMs - k * P);
-        constrained = true;
+        const wLo = a - grid.phaseMs - grid.spreadMs - k * P;
+        const wHi = b - grid.phaseMs - k * P;
+        if (Math.max(lo, wLo) <= Math.min(hi, wHi)) {
+          lo = Math.max(lo, wLo);
+          hi = Math.min(hi, wHi);
+        } else {
+          lo = Math.max(-P / 2, wLo);
+          hi = Math.min(P / 2, wHi);
+        }
       }
     }
     previous = poll.at;
   }
-  if (!constrained || lo > hi) return 0;
   return Math.min(hi, Math.max(lo, 0));
 }
 

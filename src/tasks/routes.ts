@@ -176,15 +176,27 @@ function nativeAnswer(task: Task): z.infer<typeof NativeTaskAnswerSchema> {
   };
 }
 
+async function taskidFromBody(request: Request): Promise<string | undefined> {
+  const type = (request.headers.get("content-type") ?? "").toLowerCase();
+  let value: unknown;
+  if (type.includes("multipart/form-data") || type.includes("application/x-www-form-urlencoded")) {
+    value = (await request.formData().catch(() => null))?.get("taskid") ?? undefined;
+  } else {
+    const body = await request.json<unknown>().catch(() => null);
+    value = body && typeof body === "object" ? (body as Record<string, unknown>).taskid : undefined;
+  }
+  return typeof value === "string" && value !== "" ? value : typeof value === "number" ? String(value) : undefined;
+}
+
 for (const method of ["get", "post"] as const) {
   taskRoutes.openapi(nativeTaskRoute(method), async (c) => {
     let taskid = c.req.valid("query").taskid;
-    if (!taskid && method === "post") {
-      const body = await c.req.json<unknown>().catch(() => null);
-      const fromBody = body && typeof body === "object" ? (body as Record<string, unknown>).taskid : undefined;
-      if (typeof fromBody === "string" || typeof fromBody === "number") taskid = String(fromBody);
+    // Like the upstream: POST reads the body (JSON or form) and the query string; the body wins.
+    if (method === "post") {
+      const fromBody = await taskidFromBody(c.req.raw);
+      if (fromBody) taskid = fromBody;
     }
-    if (!taskid) throw invalidParam("taskid", "taskid is required (query string, or the JSON body for POST).");
+    if (!taskid) throw invalidParam("taskid", "taskid is required (query string, or a JSON or form body for POST).");
     const task = await getTaskForTenant(c.env, c.get("caller").tenant, taskid);
     return c.json(nativeAnswer(task), 200);
   });
@@ -219,6 +231,7 @@ taskRoutes.openapi(watchRoute, async (c) => {
     source: "watch",
     upstreamTaskid: body.taskid,
     upstreamStatus: answer.status,
+    initialAnswer: answer,
     model: body.model ?? (typeof answer.usage?.model === "string" ? answer.usage.model : null),
     llmid: body.llmid ?? null,
     mode: null,

@@ -19,7 +19,7 @@ import {
 import { planNextPoll, recordError, recordObservation, startPolling, timingProfileFor, timingSample, type PollData } from "./polling";
 import { flatUsage, isTerminal, type Task, type TaskStatus, type TaskWebhook, type VideoMode } from "./task-object";
 import { upsertTaskStatement, type TaskSource } from "./storage";
-import { isNotExist, mapUpstreamStatus, parseUpstreamTaskAnswer } from "./upstream-status";
+import { isNotExist, mapUpstreamStatus, parseUpstreamTaskAnswer, type UpstreamTaskAnswer } from "./upstream-status";
 
 /**
  * One Durable Object per task: the single owner of that task's lifecycle.
@@ -43,6 +43,8 @@ export interface TaskInit {
   mode: VideoMode | null;
   metadata: Record<string, string>;
   webhooks: TaskWebhook[];
+  /** An upstream answer already read (POST /v1/tasks/watch): the task starts from it. */
+  initialAnswer?: UpstreamTaskAnswer;
 }
 
 interface DeliveryState {
@@ -153,6 +155,7 @@ export class TaskTracker extends DurableObject<RelayBindings> {
     poll.nextAt = planNextPoll({ now, poll, config: this.config });
     await this.ctx.storage.put(KEY, await seal(this.config.keyEncryptionSecret, "upstream-key", init.key));
     await this.ctx.storage.put(STATE, state);
+    if (init.initialAnswer && !isNotExist(init.initialAnswer)) await this.applyAnswer(state, now, init.initialAnswer);
     // The index row goes in before the caller hears about the task, so a list or lookup
     // right after the 202 finds it; if D1 is down, the alarm keeps retrying.
     await this.flushD1(state);
@@ -289,25 +292,29 @@ export class TaskTracker extends DurableObject<RelayBindings> {
           break;
         }
         recordObservation(state.poll, after, answer.status);
-        const status = mapUpstreamStatus(answer.status);
-        if (status !== state.task.status || answer.status !== state.task.upstream_status) {
-          const extra: Partial<Task> = {};
-          if (status === "succeeded") {
-            extra.video_url = answer.video ?? null;
-            extra.cover_url = answer.image ?? null;
-            extra.usage = answer.usage ? flatUsage(answer.usage) : null;
-          } else if (status === "failed") {
-            extra.error =
-              answer.status === "UNKNOWN"
-                ? { code: "upstream_unknown", message: "The upstream stopped tracking this task (status UNKNOWN)." }
-                : { code: "upstream_failed", message: answer.error ?? "The upstream reported the task as failed." };
-          }
-          await this.transition(state, after, status, answer.status, extra);
-        }
+        await this.applyAnswer(state, after, answer);
         break;
       }
     }
     if (!isTerminal(state.task.status)) state.poll.nextAt = planNextPoll({ now: Date.now(), poll: state.poll, config: this.config });
+  }
+
+  /** A readable upstream answer: move the task to the status it says (no-op if unchanged). */
+  private async applyAnswer(state: TrackerState, at: number, answer: UpstreamTaskAnswer): Promise<void> {
+    const status = mapUpstreamStatus(answer.status);
+    if (status === state.task.status && answer.status === state.task.upstream_status) return;
+    const extra: Partial<Task> = {};
+    if (status === "succeeded") {
+      extra.video_url = answer.video ?? null;
+      extra.cover_url = answer.image ?? null;
+      extra.usage = answer.usage ? flatUsage(answer.usage) : null;
+    } else if (status === "failed") {
+      extra.error =
+        answer.status === "UNKNOWN"
+          ? { code: "upstream_unknown", message: "The upstream stopped tracking this task (status UNKNOWN)." }
+          : { code: "upstream_failed", message: answer.error ?? "The upstream reported the task as failed." };
+    }
+    await this.transition(state, at, status, answer.status, extra);
   }
 
   private async fetchStatus(

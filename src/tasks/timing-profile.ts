@@ -104,7 +104,7 @@ export const DEFAULT_LEARN_OPTIONS: LearnOptions = {
   jitterToleranceMs: 2_000,
   outlierFraction: 0.01,
   edgeTail: 0.05,
-  minSpreadMs: 1_000,
+  minSpreadMs: 800,
 };
 
 /** Dense in the tails, where the schedule decides when to start and stop polling densely. */
@@ -213,6 +213,8 @@ export function quantileOfSorted(sorted: readonly number[], p: number): number {
 interface Coverage {
   /** Windows covering the best point. */
   readonly count: number;
+  /** Width of the best-covered stretch: how much room the fit leaves (more is a better fit). */
+  readonly width: number;
   /** Middle of the best-covered stretch, in [0, period). */
   readonly at: number;
 }
@@ -223,47 +225,65 @@ interface Coverage {
  * point covered by the most windows.
  */
 function bestCoverage(starts: Float64Array, ends: Float64Array, count: number, period: number): Coverage {
-  const opens: number[] = [];
-  const closes: number[] = [];
+  // Scratch buffers: this runs for every candidate period, so no allocation per call.
+  if (scratchOpen.length < 2 * count) {
+    scratchOpen = new Float64Array(4 * count);
+    scratchClose = new Float64Array(4 * count);
+  }
+  let m = 0;
   for (let i = 0; i < count; i++) {
     const s = mod(starts[i] ?? 0, period);
     const e = s + ((ends[i] ?? 0) - (starts[i] ?? 0));
     if (e <= period) {
-      opens.push(s);
-      closes.push(e);
+      scratchOpen[m] = s;
+      scratchClose[m++] = e;
     } else {
-      opens.push(s, 0);
-      closes.push(period, e - period);
+      scratchOpen[m] = s;
+      scratchClose[m++] = period;
+      scratchOpen[m] = 0;
+      scratchClose[m++] = e - period;
     }
   }
-  const o = Float64Array.from(opens).sort();
-  const c = Float64Array.from(closes).sort();
+  const o = scratchOpen.subarray(0, m).sort();
+  const c = scratchClose.subarray(0, m).sort();
   let depth = 0;
   let best = 0;
   let bestAt = 0;
+  let bestWidth = 0;
   let j = 0;
-  for (let i = 0; i < o.length; i++) {
+  for (let i = 0; i < m; i++) {
     const x = o[i] ?? 0;
-    // Arcs are closed: one that ends exactly where another starts still overlaps it.
-    while (j < c.length && (c[j] ?? 0) < x) {
+    // Arcs are (start, end]: one ending exactly where another starts does not overlap it
+    // (windows on a shared lattice would otherwise all meet at its points).
+    while (j < m && (c[j] ?? 0) <= x) {
       depth--;
       j++;
     }
     depth++;
-    if (depth > best) {
+    // The stretch at this depth ends at the next event, open or close.
+    const end = Math.min(c[j] ?? x, o[i + 1] ?? Infinity);
+    const width = Math.max(0, end - x);
+    if (depth > best || (depth === best && width > bestWidth)) {
       best = depth;
-      const end = c[j] ?? x;
-      bestAt = (x + Math.max(x, end)) / 2;
+      bestWidth = width;
+      bestAt = x + width / 2;
     }
   }
-  return { count: best, at: mod(bestAt, period) };
+  return { count: best, width: bestWidth, at: mod(bestAt, period) };
 }
+
+// Reused across calls (never observable: filled and read within one call).
+let scratchOpen = new Float64Array(256);
+let scratchClose = new Float64Array(256);
 
 interface Candidate {
   readonly period: number;
   readonly coverage: Coverage;
   readonly constraints: number;
 }
+
+/** Candidates whose phase room differs by less than this fit equally well. */
+const TIE_WIDTH_MS = 100;
 
 function learnGrid(all: readonly ChangeWindow[], opts: LearnOptions): RefreshGrid | null {
   const J = opts.jitterToleranceMs;
@@ -278,22 +298,25 @@ function learnGrid(all: readonly ChangeWindow[], opts: LearnOptions): RefreshGri
   const ends = Float64Array.from(windows, (w) => w.atMs);
   const prefixAtMost = (limit: number): number => upperBound(widths, limit);
 
-  // A small first pass on the narrowest windows discards almost every wrong period
-  // cheaply; survivors are checked against all windows.
-  const QUICK = 64;
+  // Σ log2(w + J) as a prefix sum: the evidence bound of a candidate is then O(1).
+  const logWidth = new Float64Array(windows.length + 1);
+  for (let i = 0; i < windows.length; i++) logWidth[i + 1] = (logWidth[i] ?? 0) + Math.log2((widths[i] ?? 0) + J);
+  // The narrowest windows discard almost every wrong period cheaply (a few allowed
+  // outliers each time); survivors are checked against all windows.
+  const STAGES = [12, 64];
   const evaluate = (period: number): Candidate | null => {
     const n = prefixAtMost(period - J); // wider windows may hold two grid points: no constraint
     const support = prefixAtMost(period / 2);
     if (support < opts.minGridSupport) return null;
-    const quickN = Math.min(n, QUICK);
-    const quick = bestCoverage(starts, ends, quickN, period);
-    const quickSlack = Math.max(1, Math.ceil(opts.outlierFraction * quickN));
-    if (quick.count < quickN - quickSlack) return null;
-    const full = quickN === n ? quick : bestCoverage(starts, ends, n, period);
+    if (n * Math.log2(period) - (logWidth[n] ?? 0) < opts.minEvidenceBits) return null;
+    for (const size of STAGES) {
+      const k = Math.min(n, size);
+      if (k === n) break;
+      const slack = Math.max(1, Math.ceil(opts.outlierFraction * k));
+      if (bestCoverage(starts, ends, k, period).count < k - slack) return null;
+    }
+    const full = bestCoverage(starts, ends, n, period);
     if (full.count < n - Math.floor(opts.outlierFraction * n)) return null;
-    let bits = 0;
-    for (let i = 0; i < n; i++) bits += Math.log2(period / Math.min(period, (widths[i] ?? 0) + J));
-    if (bits < opts.minEvidenceBits) return null;
     if (distinctSteps(windows, support, period, full.at, J) < opts.minGridSteps) return null;
     return { period, coverage: full, constraints: n };
   };
@@ -302,9 +325,9 @@ function learnGrid(all: readonly ChangeWindow[], opts: LearnOptions): RefreshGri
   for (let p = opts.periodMinMs; p <= opts.periodMaxMs + 1e-9; p += opts.periodStepMs) {
     candidates.push(evaluate(p));
   }
-  // Divisors of the true period are consistent too (every 2nd point of a 15 s grid is a
-  // 30 s grid), so the largest consistent period wins; its neighbours within jitter form
-  // a run, from which a documented period is preferred.
+  // Divisors of the true period fit too (30 s data also fits a 15 s grid, whose every
+  // other point it uses), so the largest consistent period wins; its neighbours within
+  // jitter form a run, from which a documented period is preferred.
   let top = -1;
   for (let i = candidates.length - 1; i >= 0; i--) {
     if (candidates[i]) {
@@ -316,19 +339,17 @@ function learnGrid(all: readonly ChangeWindow[], opts: LearnOptions): RefreshGri
   let bottom = top;
   while (bottom > 0 && candidates[bottom - 1]) bottom--;
   const run = candidates.slice(bottom, top + 1).filter((c): c is Candidate => c !== null);
-  const lowP = run[0]?.period ?? 0;
-  const highP = run.at(-1)?.period ?? 0;
-  const half = opts.periodStepMs / 2;
-  let chosen: Candidate | null = null;
-  for (const preferred of opts.preferredPeriodsMs) {
-    if (preferred >= lowP - half && preferred <= highP + half) chosen = evaluate(preferred);
-    if (chosen) break;
-  }
-  if (!chosen) {
-    const bestRatio = Math.max(...run.map((c) => c.coverage.count / c.constraints));
-    const best = run.filter((c) => c.coverage.count / c.constraints === bestRatio);
-    chosen = best[Math.floor((best.length - 1) / 2)] ?? null;
-  }
+  // Best fit: fewest outliers, then the most room left for the phase. A grid that drifts
+  // (an upstream that sleeps a period after each read) fits a slightly longer period
+  // better than the documented one, and must get it.
+  const score = (c: Candidate): number => c.coverage.count / c.constraints;
+  const bestScore = Math.max(...run.map(score));
+  const fits = run.filter((c) => score(c) === bestScore);
+  const bestWidth = Math.max(...fits.map((c) => c.coverage.width));
+  const ties = fits.filter((c) => c.coverage.width >= bestWidth - TIE_WIDTH_MS);
+  const chosen =
+    ties.find((c) => opts.preferredPeriodsMs.some((p) => Math.abs(p - c.period) < opts.periodStepMs / 2)) ??
+    ties[Math.floor((ties.length - 1) / 2)];
   if (!chosen) return null;
   return gridEdges(windows, chosen, opts);
 }

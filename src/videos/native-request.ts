@@ -13,6 +13,7 @@
  * upstream and the caller billed for a video that ignores it.
  * An llmid the catalog does not know gets the basic checks (llmid, prompt, sizes) only.
  */
+import { toHex } from "../lib/crypto";
 import type { z } from "@hono/zod-openapi";
 import { ApiError, invalidParam } from "../errors/api-error";
 import type { VideoCatalogEntry } from "./catalog";
@@ -111,7 +112,7 @@ function takeRelayOptions(fields: NativeFields): RelayOptions {
     .map((e) => e.trim())
     .filter((e) => e !== "");
   if (events.length > 0) {
-    if (relay.webhook === undefined) throw invalidParam("webhook_events", "webhook_events needs a webhook to send them to.");
+    // The URL may come in the x-webhook-url header instead; the route checks the pair.
     relay.webhook_events = [...new Set(parseWith(webhookEventsSchema, events, "webhook_events"))];
   }
   const metadata = takeMetadata(fields);
@@ -264,9 +265,24 @@ function oneFramePerSpelling(given: Given[]): Given[] {
   return [first];
 }
 
+// File digests, computed once per request before frames are compared (see fileDigests).
+const digests = new WeakMap<File, string>();
+
+async function fileDigests(fields: NativeFields): Promise<void> {
+  for (const values of fields.values()) {
+    for (const value of values) {
+      if (value instanceof File && !digests.has(value)) {
+        const hash = await crypto.subtle.digest("SHA-256", await value.arrayBuffer());
+        digests.set(value, toHex(new Uint8Array(hash)));
+      }
+    }
+  }
+}
+
+/** Same frame under two spellings: equal text, or files with equal bytes. */
 function sameValue(a: NativeValue, b: NativeValue): boolean {
   if (a instanceof File || b instanceof File) {
-    return a instanceof File && b instanceof File && a.size === b.size && a.name === b.name;
+    return a instanceof File && b instanceof File && a.size === b.size && digests.get(a) === digests.get(b) && digests.has(a);
   }
   return String(a) === String(b);
 }
@@ -417,6 +433,7 @@ export async function prepareNativeVideoRequest(fields: NativeFields): Promise<P
   if (llmid === "") throw invalidParam("llmid", "llmid is required: the upstream model id (see GET /v1/models).");
 
   const listed = findEntryByLlmid(llmid);
+  await fileDigests(fields);
   const upstream = listed ? await prepareCatalogRequest(listed, fields) : prepareUnknownRequest(llmid, fields);
   checkUpstreamSize(upstream);
   return { llmid, entry: listed ?? null, upstream, relay };

@@ -217,6 +217,8 @@ function headerWebhook(c: Context<AppEnv>): { url?: string; events?: string[] } 
 videoRoutes.post("/llmage/video", async (c) => {
   const kind = bodyKind(c);
   const fields: NativeFields = kind === "json" ? nativeFieldsFromJson(await readJsonBody(c)) : nativeFieldsFromForm(await readForm(c));
+  // Fingerprint before the relay-only fields (webhook, metadata) are taken out of `fields`.
+  const bodyFingerprint = await fingerprintFields("POST /llmage/video", fields);
   const prepared = await prepareNativeVideoRequest(fields);
   const config = c.get("config");
   const fromHeaders = headerWebhook(c);
@@ -233,7 +235,7 @@ videoRoutes.post("/llmage/video", async (c) => {
       tenant: caller.tenant,
       route: "POST /llmage/video",
       key: c.req.header("idempotency-key"),
-      fingerprint: await fingerprintFields("POST /llmage/video", fields),
+      fingerprint: bodyFingerprint,
     },
     async () => {
       const { task, upstream } = await submitAndTrack(c, "native", prepared.upstream, {

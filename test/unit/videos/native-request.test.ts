@@ -128,7 +128,6 @@ describe("POST /llmage/video: catalog models", () => {
     [[["llmid", "YjjGgxO_Xma8PWsMjJvps"], ["prompt", "p"], ["model", "eedance2.0"]], "model", "not enabled"],
     [[["llmid", "UeYax4591ytnPcr9eumry"], ["prompt", "p"], ["image1_file", "https://cdn.example/1.jpg"]], "image2_file", "required"],
     [[["llmid", "6o9n_7u2K927hNlD8_72f"], ["prompt", "p"]], "image_files", "1 to 9"],
-    [[["llmid", "r0ill7L0s6PtBS8mkmg-7"], ["prompt", "p"], ["webhook_events", "task.failed"]], "webhook_events", "needs a webhook"],
     [[["llmid", "r0ill7L0s6PtBS8mkmg-7"], ["prompt", "p"], ["webhook", "https://a.example"], ["webhook_events", "task.nope"]], "webhook_events[0]", "task.running"],
   ] as Array<[Array<[string, string]>, string, string]>)("refuses %j on %s", async (entries, param, message) => {
     const error = await refusal(fromForm(entries));
@@ -177,5 +176,36 @@ describe("POST /llmage/video: llmids the catalog does not know", () => {
     const second = file(sized(MP4, 2 * 1024 * 1024), "b.mp4");
     const error = await refusal(fromForm([["llmid", "brand-new-model"], ["prompt", "p"], ["a", huge], ["b", second]]));
     expect([error.status, error.param]).toEqual([413, "b"]);
+  });
+});
+
+describe("POST /llmage/video: one frame under two spellings", () => {
+  it("refuses two spellings carrying different images even with the same name and size", async () => {
+    const a = file(JPEG, "frame.jpg", "image/jpeg");
+    const other = JPEG.slice();
+    other[other.length - 1] = (other[other.length - 1] ?? 0) ^ 0xff;
+    const b = file(other, "frame.jpg", "image/jpeg");
+    const refused = await fromForm([
+      ["llmid", "7RTOJD6K8A7RXCMG4GnQ9"],
+      ["prompt", "p"],
+      ["image_file1", a],
+      ["image1_file", b],
+    ]).catch((err: unknown) => err);
+    expect(refused).toMatchObject({ status: 400, param: "image1_file" });
+  });
+
+  it("takes the same image sent under both spellings as one frame", async () => {
+    const out = await fromForm([
+      ["llmid", "7RTOJD6K8A7RXCMG4GnQ9"],
+      ["prompt", "p"],
+      ["image_file1", file(JPEG, "frame.jpg", "image/jpeg")],
+      ["image1_file", file(JPEG, "frame.jpg", "image/jpeg")],
+    ]);
+    expect(out.upstream.multipart).toBe(true);
+  });
+
+  it("keeps webhook_events for a webhook URL given in the x-webhook-url header", async () => {
+    const out = await fromJson({ llmid: "CrEMkFQfRCmbmopZsCqLj", prompt: "p", webhook_events: "task.succeeded,task.failed" });
+    expect(out.relay.webhook_events).toEqual(["task.succeeded", "task.failed"]);
   });
 });
