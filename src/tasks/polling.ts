@@ -1,16 +1,13 @@
 import type { RelayConfig } from "../config/env";
+import { nextPollAt, shouldProbe } from "./poll-schedule";
+import { recentTimings } from "./storage";
+import { learnTimingProfile, toTimingSample, type PollRecord, type TimingProfile, type TimingSample } from "./timing-profile";
 
 /**
- * The task tracker's polling record: plain data kept in the Durable Object's storage
- * (it must survive a restart, so no class instances), plus the functions that update it.
- * When to poll next is decided by the pure schedule in poll-schedule.ts.
+ * The task tracker's polling record: plain data in the Durable Object's storage (it must
+ * survive restarts, so no class instances), the functions that update it, and the bridge
+ * to the pure schedule (poll-schedule.ts) and the per-model profile it learns from D1.
  */
-export interface PollObservation {
-  /** ms since submission */
-  at: number;
-  status: string;
-}
-
 export interface PollData {
   submittedAt: number;
   nextAt: number | null;
@@ -19,14 +16,23 @@ export interface PollData {
   retryAfterMs: number | null;
   usePost: boolean;
   lastPollAt: number | null;
-  /** Every successful poll's answer, relative to submission (kept short: see record). */
-  history: PollObservation[];
+  /** The last status the upstream answered (or the submission's). */
+  lastStatus: string;
+  /**
+   * Successful polls, compressed: every change and the poll just before it are kept (the
+   * change happened in between — that window is what the schedule learns from); a run
+   * of unchanged answers keeps only its latest. Stays small however long the task runs.
+   */
+  history: PollRecord[];
   profile: TimingProfile | null;
+  /** A small share of tasks poll around grid steps densely so the model's grid stays verified. */
+  probe: boolean;
 }
 
-import type { TimingProfile } from "./timing-profile";
+/** 1 task in 32 probes (see poll-schedule.ts `shouldProbe`). */
+const PROBE_SHARE = 1 / 32;
 
-export function startPolling(now: number, status: string, profile: TimingProfile | null): PollData {
+export function startPolling(taskId: string, now: number, status: string, profile: TimingProfile | null): PollData {
   return {
     submittedAt: now,
     nextAt: null,
@@ -35,27 +41,25 @@ export function startPolling(now: number, status: string, profile: TimingProfile
     retryAfterMs: null,
     usePost: false,
     lastPollAt: null,
-    history: [{ at: 0, status }],
+    lastStatus: status.toUpperCase(),
+    history: [],
     profile,
+    probe: shouldProbe(taskId, PROBE_SHARE),
   };
 }
 
 export function recordObservation(poll: PollData, at: number, status: string): void {
+  const upper = status.toUpperCase();
+  const changed = upper !== poll.lastStatus;
   poll.consecutiveErrors = 0;
   poll.retryAfterMs = null;
   poll.lastPollAt = at;
-  const rel = at - poll.submittedAt;
-  const last = poll.history[poll.history.length - 1];
-  // Keep every change and the poll just before it (the change happened in between);
-  // repeated answers in between only move the "last seen unchanged" mark.
-  if (last && last.status === status && poll.history.length >= 2) {
-    const beforeLast = poll.history[poll.history.length - 2];
-    if (beforeLast && beforeLast.status === status) {
-      last.at = rel;
-      return;
-    }
-  }
-  poll.history.push({ at: rel, status });
+  poll.lastStatus = upper;
+  const last = poll.history.at(-1);
+  const beforeLast = poll.history.at(-2);
+  // Two unchanged answers in a row: the older one bounds nothing any more.
+  if (!changed && last && !last.changed && beforeLast && !beforeLast.changed) poll.history.pop();
+  poll.history.push({ at, status: upper, changed });
 }
 
 export function recordError(poll: PollData, at: number, retryAfterMs: number | null): void {
@@ -64,26 +68,47 @@ export function recordError(poll: PollData, at: number, retryAfterMs: number | n
   poll.lastPollAt = at;
 }
 
-export interface PollPlanInput {
-  now: number;
-  poll: PollData;
-  config: RelayConfig;
-}
-
-/** Interim schedule: quick start, exponential backoff within the configured bounds. */
-export function planNextPoll(input: PollPlanInput): number {
+export function planNextPoll(input: { now: number; poll: PollData; config: RelayConfig }): number {
   const { now, poll, config } = input;
-  const base = Math.min(config.pollMaxIntervalMs, config.pollMinIntervalMs * 2 ** Math.max(0, Math.floor(poll.polls / 2)));
-  const errorFloor = poll.consecutiveErrors > 0 ? config.pollMinIntervalMs * 2 ** Math.min(poll.consecutiveErrors, 5) : 0;
-  const wait = Math.min(config.pollMaxIntervalMs, Math.max(base, errorFloor, poll.retryAfterMs ?? 0));
-  return now + Math.max(config.pollMinIntervalMs, wait);
+  return nextPollAt({
+    now,
+    submittedAt: poll.submittedAt,
+    history: poll.history,
+    profile: poll.profile,
+    config: { minIntervalMs: config.pollMinIntervalMs, maxIntervalMs: config.pollMaxIntervalMs },
+    consecutiveErrors: poll.consecutiveErrors,
+    ...(poll.retryAfterMs !== null ? { retryAfterMs: poll.retryAfterMs } : {}),
+    probe: poll.probe,
+  });
 }
 
-/** The timing of a finished task, stored in D1 for the schedule to learn from. */
-export function timingSample(poll: PollData, finalStatus: string): { submitted_at: number; history: PollObservation[]; final: string } {
-  return { submitted_at: poll.submittedAt, history: poll.history, final: finalStatus };
+/** What D1 keeps of a finished task for the schedule to learn from (null: nothing usable). */
+export function timingSample(poll: PollData): TimingSample | null {
+  return toTimingSample(poll.submittedAt, poll.history);
 }
 
-export async function timingProfileFor(_db: D1Database, _llmid: string): Promise<TimingProfile | null> {
-  return null;
+// Profiles are learned from the model's last finished tasks in D1 and kept per isolate for
+// a few minutes: one D1 read per model per isolate, not one per task.
+const PROFILE_TTL_MS = 5 * 60_000;
+const LEARN_FROM = 600;
+const profiles = new Map<string, { at: number; profile: Promise<TimingProfile | null> }>();
+
+export function timingProfileFor(db: D1Database, llmid: string, now = Date.now()): Promise<TimingProfile | null> {
+  const cached = profiles.get(llmid);
+  if (cached && now - cached.at < PROFILE_TTL_MS) return cached.profile;
+  const profile = recentTimings(db, llmid, LEARN_FROM).then((rows) => {
+    const samples: TimingSample[] = [];
+    for (const row of rows) {
+      try {
+        const sample = JSON.parse(row) as TimingSample;
+        if (sample && Array.isArray(sample.changes) && sample.terminal) samples.push(sample);
+      } catch {
+        // A row from an older format: nothing to learn from it.
+      }
+    }
+    return learnTimingProfile(samples);
+  });
+  profiles.set(llmid, { at: now, profile });
+  profile.catch(() => profiles.delete(llmid));
+  return profile;
 }

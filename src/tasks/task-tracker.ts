@@ -136,7 +136,7 @@ export class TaskTracker extends DurableObject<RelayBindings> {
       completed_at: null,
     };
     const profile = init.llmid ? await timingProfileFor(this.env.DB, init.llmid).catch(() => null) : null;
-    const poll = startPolling(now, upstreamStatus, profile);
+    const poll = startPolling(init.id, now, upstreamStatus, profile);
     const state: TrackerState = {
       task,
       tenant: init.tenant,
@@ -155,7 +155,10 @@ export class TaskTracker extends DurableObject<RelayBindings> {
     poll.nextAt = planNextPoll({ now, poll, config: this.config });
     await this.ctx.storage.put(KEY, await seal(this.config.keyEncryptionSecret, "upstream-key", init.key));
     await this.ctx.storage.put(STATE, state);
-    if (init.initialAnswer && !isNotExist(init.initialAnswer)) await this.applyAnswer(state, now, init.initialAnswer);
+    if (init.initialAnswer && !isNotExist(init.initialAnswer)) {
+      recordObservation(poll, now, init.initialAnswer.status);
+      await this.applyAnswer(state, now, init.initialAnswer);
+    }
     // The index row goes in before the caller hears about the task, so a list or lookup
     // right after the 202 finds it; if D1 is down, the alarm keeps retrying.
     await this.flushD1(state);
@@ -596,7 +599,7 @@ export class TaskTracker extends DurableObject<RelayBindings> {
           task: state.task,
           tenant: state.tenant,
           source: state.source,
-          timingJson: isTerminal(state.task.status) ? JSON.stringify(timingSample(state.poll, state.task.upstream_status ?? state.task.status)) : null,
+          timingJson: isTerminal(state.task.status) ? jsonOrNull(timingSample(state.poll)) : null,
           polls: state.poll.polls,
           // Includes this batch: the row tells what the task has cost D1 so far.
           d1Writes: state.d1Writes + statements.length + 1,
@@ -658,6 +661,10 @@ export class TaskTracker extends DurableObject<RelayBindings> {
     await this.ctx.storage.put(STATE, state);
     await this.ctx.storage.setAlarm(state.alarmAt);
   }
+}
+
+function jsonOrNull(value: unknown): string | null {
+  return value === null || value === undefined ? null : JSON.stringify(value);
 }
 
 function failedBeforeSending(error: string, permanent = false): AttemptResult {

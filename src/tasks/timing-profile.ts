@@ -282,8 +282,11 @@ interface Candidate {
   readonly constraints: number;
 }
 
-/** Candidates whose phase room differs by less than this fit equally well. */
-const TIE_WIDTH_MS = 100;
+/**
+ * Candidates leaving at least this share of the best phase room fit as well (the room is
+ * set by a few extreme windows, so it is noisy); among them a documented period wins.
+ */
+const TIE_WIDTH_SHARE = 0.5;
 
 function learnGrid(all: readonly ChangeWindow[], opts: LearnOptions): RefreshGrid | null {
   const J = opts.jitterToleranceMs;
@@ -346,7 +349,7 @@ function learnGrid(all: readonly ChangeWindow[], opts: LearnOptions): RefreshGri
   const bestScore = Math.max(...run.map(score));
   const fits = run.filter((c) => score(c) === bestScore);
   const bestWidth = Math.max(...fits.map((c) => c.coverage.width));
-  const ties = fits.filter((c) => c.coverage.width >= bestWidth - TIE_WIDTH_MS);
+  const ties = fits.filter((c) => c.coverage.width >= bestWidth * TIE_WIDTH_SHARE);
   const chosen =
     ties.find((c) => opts.preferredPeriodsMs.some((p) => Math.abs(p - c.period) < opts.periodStepMs / 2)) ??
     ties[Math.floor((ties.length - 1) / 2)];

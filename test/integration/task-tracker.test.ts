@@ -1,5 +1,7 @@
 import { abortAllDurableObjects, env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config/env";
+import { planNextPoll, recordObservation } from "../../src/tasks/polling";
 import type { TaskTracker } from "../../src/tasks/task-tracker";
 import { simFaults, simForceTask, simRequests, uniqueKey } from "../support/helpers";
 import { fireAlarm, startTask } from "../support/tasks";
@@ -159,5 +161,59 @@ describe("TaskTracker Durable Object", () => {
     const { stub, init, task } = await startTask(key);
     const again = await stub.start({ ...init, metadata: { changed: "yes" } });
     expect(again).toEqual(task);
+  });
+});
+
+describe("TaskTracker polling schedule", () => {
+  it("records each finished task's change windows in D1 for the schedule to learn from", async () => {
+    const key = uniqueKey();
+    const { stub, taskid, init } = await startTask(key);
+    await simForceTask(taskid, { status: "RUNNING" });
+    await fireAlarm(stub);
+    await simForceTask(taskid, { status: "SUCCEEDED" });
+    await fireAlarm(stub);
+    const row = await d1Row(init.id);
+    const timing = JSON.parse(String(row?.timing_json)) as { changes: Array<{ afterMs: number; atMs: number }>; terminal: { afterMs: number; atMs: number } };
+    expect(timing.changes).toHaveLength(1);
+    expect(timing.terminal.atMs).toBeGreaterThanOrEqual(timing.terminal.afterMs);
+    expect(row?.polls).toBe(2);
+    expect(Number(row?.d1_writes)).toBeGreaterThanOrEqual(2);
+  });
+
+  it("learns a model's 30 s refresh grid from D1 and polls just after the next step", async () => {
+    const llmid = `grid-model-${crypto.randomUUID()}`;
+    // 40 finished tasks of a model whose status moved only at submission + k·30 s.
+    const stmt = env.DB.prepare(
+      `INSERT INTO tasks (id, tenant, source, llmid, status, metadata_json, webhooks_json, timing_json, created_at, updated_at, completed_at)
+       VALUES (?, 't', 'v1', ?, 'succeeded', '{}', '[]', ?, ?, ?, ?)`,
+    );
+    const rows = [];
+    for (let i = 0; i < 40; i++) {
+      const steps = 3 + (i % 4);
+      const offset = (i * 137) % 1500; // the relay's polls sit at various offsets from each step
+      const timing = {
+        changes: [{ afterMs: 30_000 - 1500 + offset, atMs: 30_000 + offset }],
+        terminal: { afterMs: steps * 30_000 - 1500 + offset, atMs: steps * 30_000 + offset },
+      };
+      const at = new Date(Date.now() - (40 - i) * 60_000).toISOString();
+      rows.push(stmt.bind(`task_seed_${i}_${llmid}`, llmid, JSON.stringify(timing), at, at, at));
+    }
+    await env.DB.batch(rows);
+    const key = uniqueKey();
+    const { stub } = await startTask(key, { llmid });
+    const { state } = await stub.inspect();
+    expect(state?.poll.profile?.grid?.periodMs).toBeCloseTo(30_000, -3);
+    const poll = state?.poll;
+    if (!poll || poll.nextAt === null) throw new Error("no poll planned");
+    // Step 1 is out of reach of one max interval (30 s), so one poll comes first; the one
+    // after it lands just after step 1 (30 s + the learned visibility spread), not 2 s later.
+    const firstAt = poll.nextAt;
+    recordObservation(poll, firstAt, "CREATED");
+    const secondAt = planNextPoll({ now: firstAt, poll, config: loadConfig(env) });
+    expect(secondAt - poll.submittedAt).toBeGreaterThanOrEqual(30_000);
+    expect(secondAt - poll.submittedAt).toBeLessThan(35_000);
+    recordObservation(poll, secondAt, "RUNNING");
+    const thirdAt = planNextPoll({ now: secondAt, poll, config: loadConfig(env) });
+    expect(thirdAt - secondAt).toBeGreaterThan(25_000);
   });
 });
