@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createParser } from "eventsource-parser";
+import type { Context } from "hono";
 import { ApiError } from "../errors/api-error";
-import type { Caller } from "../http/app-env";
+import type { AppEnv, Caller } from "../http/app-env";
 import { bearerSecurity, errorResponses } from "../http/openapi";
 import { createRouter } from "../http/router";
 import { readJson, upstreamFailure, upstreamFetch, upstreamHttpError } from "../upstream/client";
@@ -141,6 +142,33 @@ async function readCompletionBody(res: Response): Promise<unknown> {
 
 export const chatRoutes = createRouter();
 
+type ChatCallBase = Parameters<typeof recordChatCall>[2];
+
+/** The upstream call of both chat routes; a call that never got an answer is recorded here. */
+async function postUpstreamChat(
+  c: Context<AppEnv>,
+  base: ChatCallBase,
+  abort: AbortController,
+  body: string,
+  accept: string | undefined,
+): Promise<Response> {
+  try {
+    return await upstreamFetch(c.get("config"), {
+      method: "POST",
+      path: UPSTREAM_CHAT_PATH,
+      key: c.get("caller").key,
+      body,
+      contentType: "application/json",
+      ...(accept ? { accept } : {}),
+      signal: abort.signal,
+    });
+  } catch (err) {
+    const error = err instanceof ApiError ? err : new ApiError("upstream_error", "The upstream call was interrupted.", { cause: err });
+    recordChatCall(c.executionCtx, c.env.DB, base, { status: abort.signal.aborted ? "cancelled" : "failed", httpStatus: error.status, error: error.message });
+    throw error;
+  }
+}
+
 chatRoutes.openapi(chatCompletions, async (c) => {
   const request = c.req.valid("json");
   const config = c.get("config");
@@ -152,22 +180,7 @@ chatRoutes.openapi(chatCompletions, async (c) => {
   const base = { tenant: caller.tenant, route: "openai" as const, model: request.model, stream, startedAt };
   const abort = linkClientAbort(c.req.raw);
 
-  let res: Response;
-  try {
-    res = await upstreamFetch(config, {
-      method: "POST",
-      path: UPSTREAM_CHAT_PATH,
-      key: caller.key,
-      body: JSON.stringify(upstreamBody),
-      contentType: "application/json",
-      accept: stream ? "text/event-stream" : "application/json",
-      signal: abort.signal,
-    });
-  } catch (err) {
-    const error = err instanceof ApiError ? err : new ApiError("upstream_error", "The upstream call was interrupted.", { cause: err });
-    recordChatCall(c.executionCtx, c.env.DB, base, { status: abort.signal.aborted ? "cancelled" : "failed", httpStatus: error.status, error: error.message });
-    throw error;
-  }
+  const res = await postUpstreamChat(c, base, abort, JSON.stringify(upstreamBody), stream ? "text/event-stream" : "application/json");
 
   if (!res.ok) {
     const error = upstreamHttpError(res.status, await readJson(res));
@@ -220,29 +233,13 @@ chatRoutes.openapi(chatCompletions, async (c) => {
 chatRoutes.openapi(nativeChat, async (c) => {
   const parsed = c.req.valid("json");
   const raw = await c.req.text();
-  const config = c.get("config");
   const caller: Caller = c.get("caller");
   const startedAt = Date.now();
   const stream = parsed.stream === true;
   const base = { tenant: caller.tenant, route: "native" as const, model: parsed.model ?? "qwen3-max", stream, startedAt };
   const abort = linkClientAbort(c.req.raw);
 
-  let res: Response;
-  try {
-    res = await upstreamFetch(config, {
-      method: "POST",
-      path: UPSTREAM_CHAT_PATH,
-      key: caller.key,
-      body: raw,
-      contentType: "application/json",
-      ...(stream ? { accept: "text/event-stream" } : {}),
-      signal: abort.signal,
-    });
-  } catch (err) {
-    const error = err instanceof ApiError ? err : new ApiError("upstream_error", "The upstream call was interrupted.", { cause: err });
-    recordChatCall(c.executionCtx, c.env.DB, base, { status: abort.signal.aborted ? "cancelled" : "failed", httpStatus: error.status, error: error.message });
-    throw error;
-  }
+  const res = await postUpstreamChat(c, base, abort, raw, stream ? "text/event-stream" : undefined);
 
   const headers = new Headers();
   const contentType = res.headers.get("content-type");

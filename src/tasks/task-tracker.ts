@@ -3,7 +3,7 @@ import { loadConfig, type RelayConfig } from "../config/env";
 import { seal, unseal } from "../lib/crypto";
 import { newId } from "../lib/ids";
 import { upstreamMessage } from "../upstream/client";
-import { attemptDelivery, type AttemptResult } from "../webhooks/delivery";
+import { attemptDelivery, attemptLogRow, type AttemptResult } from "../webhooks/delivery";
 import { taskEventType, type SubscribableEventType, type WebhookEvent } from "../webhooks/events";
 import { nextRetryDelay } from "../webhooks/retry-schedule";
 import { endpointSecrets, liveSecrets, tenantSecrets } from "../webhooks/secrets";
@@ -528,18 +528,7 @@ export class TaskTracker extends DurableObject<RelayBindings> {
       delivery.status = delay === null ? "failed" : "pending";
       delivery.nextAt = delay === null ? null : Date.now() + delay;
     }
-    const attemptRow: AttemptRow = {
-      id: newId("att"),
-      delivery_id: delivery.id,
-      tenant: state.tenant,
-      attempt: attemptNumber,
-      trigger,
-      attempted_at: attemptedAt,
-      status_code: result.statusCode,
-      duration_ms: result.durationMs,
-      error: result.error,
-      response_snippet: result.responseSnippet,
-    };
+    const attemptRow = attemptLogRow({ deliveryId: delivery.id, tenant: state.tenant, attempt: attemptNumber, trigger, attemptedAt }, result);
     await this.ctx.storage.put({ [DLV + delivery.id]: delivery, [ATT + attemptRow.id]: attemptRow });
     return result;
   }

@@ -1,5 +1,7 @@
+import { newId } from "../lib/ids";
 import { parseRetryAfter } from "./retry-schedule";
 import { webhookHeaders } from "./signing";
+import type { AttemptRow } from "./storage";
 import { checkWebhookUrl } from "./url-safety";
 
 /**
@@ -97,4 +99,23 @@ export async function attemptDelivery(input: AttemptInput): Promise<AttemptResul
     const error = timedOut ? `timed out after ${input.timeoutMs} ms` : `network error: ${err instanceof Error ? err.message : String(err)}`;
     return { ok: false, statusCode: null, durationMs, error, responseSnippet: null, retryAfterMs: null, gone: false, permanent: false };
   }
+}
+
+/** The log row of one attempt (delivery_attempts), the same whoever made it. */
+export function attemptLogRow(
+  input: { deliveryId: string; tenant: string; attempt: number; trigger: AttemptRow["trigger"]; attemptedAt: string },
+  result: AttemptResult,
+): AttemptRow {
+  return {
+    id: newId("att"),
+    delivery_id: input.deliveryId,
+    tenant: input.tenant,
+    attempt: input.attempt,
+    trigger: input.trigger,
+    attempted_at: input.attemptedAt,
+    status_code: result.statusCode,
+    duration_ms: result.durationMs,
+    error: result.error,
+    response_snippet: result.responseSnippet,
+  };
 }

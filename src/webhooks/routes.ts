@@ -8,7 +8,7 @@ import { seal } from "../lib/crypto";
 import { newId } from "../lib/ids";
 import { trackerFor } from "../tasks/service";
 import { findTask } from "../tasks/storage";
-import { attemptDelivery, type AttemptResult } from "./delivery";
+import { attemptDelivery, attemptLogRow, type AttemptResult } from "./delivery";
 import { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType, type WebhookEvent } from "./events";
 import {
   CreateEndpointBodySchema,
@@ -288,18 +288,7 @@ async function recordAttempt(
       last_error: result.error,
       updated_at: now,
     }),
-    insertAttemptStatement(db, {
-      id: newId("att"),
-      delivery_id: delivery.id,
-      tenant: delivery.tenant,
-      attempt,
-      trigger,
-      attempted_at: attemptedAt,
-      status_code: result.statusCode,
-      duration_ms: result.durationMs,
-      error: result.error,
-      response_snippet: result.responseSnippet,
-    }),
+    insertAttemptStatement(db, attemptLogRow({ deliveryId: delivery.id, tenant: delivery.tenant, attempt, trigger, attemptedAt }, result)),
   ];
   if (result.gone && delivery.endpoint_id) statements.push(disableEndpointStatement(db, delivery.endpoint_id, "receiver answered 410 Gone", now));
   await db.batch(statements);
