@@ -48,3 +48,19 @@ describe("operations and conventions", () => {
     expect(body.data.find((m) => m.id === "qwen3-max")?.kind).toBe("chat");
   });
 });
+
+describe("configuration", () => {
+  it("a missing KEY_ENCRYPTION_SECRET fails loudly and clearly, naming the setting", async () => {
+    const { callWithBindings } = await import("../support/webhooks");
+    const { status, body } = await callWithBindings({ KEY_ENCRYPTION_SECRET: "" }, "/v1/models", { key: uniqueKey() });
+    expect(status).toBe(500);
+    expect(body.error).toMatchObject({ type: "server_error", code: "relay_misconfigured" });
+    expect(String((body.error as { message: string }).message)).toContain("KEY_ENCRYPTION_SECRET");
+  });
+
+  it("refuses an unusable setting with its name", async () => {
+    const { callWithBindings } = await import("../support/webhooks");
+    const { body } = await callWithBindings({ POLL_MIN_INTERVAL_MS: "soon" }, "/v1/models", { key: uniqueKey() });
+    expect(String((body.error as { message: string }).message)).toContain("POLL_MIN_INTERVAL_MS");
+  });
+});

@@ -307,6 +307,12 @@ describe("learnTimingProfile", () => {
     expect(learnTimingProfile(gridSamples(10_000, 200, 12))?.grid?.periodMs).toBe(10_000);
   });
 
+  it("prefers the documented period only when it fits as well (a drifting upstream does not)", () => {
+    // Read, store, sleep 30 s: each step comes ~0.1 s later than a 30 s grid would put
+    // it, little enough for 30 s to stay within the jitter tolerance, with less room.
+    expect(learnTimingProfile(gridSamples(30_100, 300, 18))?.grid?.periodMs).toBe(30_100);
+  });
+
   it("returns no grid for continuous status changes", () => {
     const profile = learnTimingProfile(continuousSamples(300, 13, false));
     expect(profile).not.toBeNull();
