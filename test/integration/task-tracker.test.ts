@@ -217,3 +217,31 @@ describe("TaskTracker polling schedule", () => {
     expect(thirdAt - secondAt).toBeGreaterThan(25_000);
   });
 });
+
+describe("TaskTracker and D1 outages", () => {
+  it("keeps a status change that D1 refused and writes it on a later alarm", async () => {
+    const key = uniqueKey();
+    const { stub, taskid, init } = await startTask(key);
+    const trigger = `fail_${init.id}`;
+    // D1 "down" for this task's row only, so other tests are not affected.
+    await env.DB.prepare(
+      `CREATE TRIGGER ${trigger} BEFORE UPDATE ON tasks WHEN NEW.id = '${init.id}' BEGIN SELECT RAISE(ABORT, 'simulated D1 outage'); END`,
+    ).run();
+    try {
+      await simForceTask(taskid, { status: "SUCCEEDED" });
+      await fireAlarm(stub);
+      expect((await stub.view())?.status).toBe("succeeded");
+      expect((await d1Row(init.id))?.status).toBe("queued");
+      const { state, alarm } = await stub.inspect();
+      expect(state?.syncRetryAt).not.toBeNull();
+      expect(alarm).not.toBeNull();
+    } finally {
+      await env.DB.prepare(`DROP TRIGGER ${trigger}`).run();
+    }
+    await fireAlarm(stub);
+    const row = await d1Row(init.id);
+    expect(row?.status).toBe("succeeded");
+    expect(row?.video_url).toMatch(/video\.mp4$/);
+    expect((await stub.inspect()).state?.syncRetryAt).toBeNull();
+  });
+});
