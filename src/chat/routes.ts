@@ -252,6 +252,15 @@ chatRoutes.openapi(nativeChat, async (c) => {
   }
 
   const watcher = watchNativeBody(res.status);
+  if (!stream) {
+    // Nothing to stream: the body goes back as the upstream sent it, without a JS stream
+    // in between (a third of this route's cost when measured).
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const firstByteAt = Date.now();
+    watcher.feed(bytes);
+    recordChatCall(c.executionCtx, c.env.DB, base, { ...watcher.result(), firstByteAt });
+    return new Response(bytes, { status: res.status, headers });
+  }
   const reader = res.body.getReader();
   let firstByteAt: number | undefined;
   const finish = (status: "succeeded" | "failed" | "cancelled", error?: string) =>

@@ -240,7 +240,13 @@ export class TaskTracker extends DurableObject<RelayBindings> {
             error: { code: "deadline_exceeded", message: `No terminal status from the upstream within ${Math.round(this.config.taskDeadlineMs / 1000)} s.` },
           });
         } else if (state.poll.nextAt !== null && state.poll.nextAt <= now) {
-          await this.poll(state, now);
+          await this.poll(state, now).catch((err: unknown) => {
+            // Whatever broke (a key that no longer unseals, a bug), the next poll must not
+            // be due again at once, or the alarm would spin.
+            console.error(JSON.stringify({ level: "error", msg: "poll failed", task: state.task.id, error: String(err) }));
+            recordError(state.poll, Date.now(), null);
+            state.poll.nextAt = planNextPoll({ now: Date.now(), poll: state.poll, config: this.config });
+          });
         }
       }
       await this.fanOut(state, now);
@@ -482,8 +488,15 @@ export class TaskTracker extends DurableObject<RelayBindings> {
     if (!event) {
       result = failedBeforeSending("event body missing");
     } else {
-      const target = await this.resolveTarget(state, delivery);
-      if ("error" in target) {
+      // A D1 blip while reading the secrets is a failed attempt like any other: it is
+      // logged and retried on the schedule, never left due (the alarm would spin).
+      const target = await this.resolveTarget(state, delivery).catch((err: unknown) => ({
+        error: `could not load the signing secret: ${err instanceof Error ? err.message : String(err)}`,
+        transient: true,
+      }));
+      if ("error" in target && "transient" in target) {
+        result = failedBeforeSending(target.error);
+      } else if ("error" in target) {
         result = failedBeforeSending(target.error, true);
       } else {
         url = target.url;

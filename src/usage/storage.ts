@@ -20,12 +20,12 @@ export interface ChatCallRecord {
   createdAt: string;
 }
 
-export async function insertChatCall(db: D1Database, r: ChatCallRecord): Promise<void> {
-  await db
+export function chatCallStatement(db: D1Database, r: ChatCallRecord): D1PreparedStatement {
+  return db
     .prepare(
       `INSERT INTO chat_calls (id, tenant, route, model, stream, status, http_status, error, prompt_tokens,
          completion_tokens, total_tokens, llmusageid, ttfb_ms, total_ms, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     )
     .bind(
       r.id,
@@ -43,8 +43,7 @@ export async function insertChatCall(db: D1Database, r: ChatCallRecord): Promise
       r.ttfbMs,
       r.totalMs,
       r.createdAt,
-    )
-    .run();
+    );
 }
 
 export interface ChatUsageRow {

@@ -69,12 +69,18 @@ export async function attemptDelivery(input: AttemptInput): Promise<AttemptResul
     return { ok: false, statusCode: null, durationMs: 0, error: `refused: ${check.reason}`, responseSnippet: null, retryAfterMs: null, gone: false, permanent: true };
   }
   const nowMs = input.nowMs ?? Date.now();
-  const headers = await webhookHeaders({
-    id: input.eventId,
-    timestamp: Math.floor(nowMs / 1000),
-    body: input.body,
-    secrets: input.secrets,
-  });
+  let headers: Record<string, string>;
+  try {
+    headers = await webhookHeaders({
+      id: input.eventId,
+      timestamp: Math.floor(nowMs / 1000),
+      body: input.body,
+      secrets: input.secrets,
+    });
+  } catch (err) {
+    const error = `could not sign: ${err instanceof Error ? err.message : String(err)}`;
+    return { ok: false, statusCode: null, durationMs: 0, error, responseSnippet: null, retryAfterMs: null, gone: false, permanent: false };
+  }
   try {
     const res = await fetch(check.url.href, {
       method: "POST",
