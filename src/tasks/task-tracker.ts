@@ -91,6 +91,8 @@ interface TrackerState {
   alarmAt: number | null;
   /** D1 statements run for this task so far (written with the task row, for cost accounting). */
   d1Writes: number;
+  /** Bumped whenever delivery rows, attempts or endpoint disables await D1 (0: none). */
+  d1Outbox: number;
 }
 
 const STATE = "state";
@@ -102,6 +104,19 @@ const PARALLEL_DELIVERIES = 4;
 
 export class TaskTracker extends DurableObject<RelayBindings> {
   private waiters = new Set<() => void>();
+  /**
+   * The one in-memory copy of the state. Every handler (alarm, RPC) mutates this same
+   * object, so one that resumes after an await never writes back a stale copy over
+   * another's change; storage is written after each change and is what a restart reads.
+   */
+  private state: Promise<TrackerState | null> | undefined;
+  /** The caller's key, unsealed once per object lifetime rather than on every poll. */
+  private upstreamKey: string | null = null;
+
+  private loadState(): Promise<TrackerState | null> {
+    this.state ??= this.ctx.storage.get<TrackerState>(STATE).then((s) => s ?? null);
+    return this.state;
+  }
 
   private get config(): RelayConfig {
     return loadConfig(this.env);
@@ -111,7 +126,7 @@ export class TaskTracker extends DurableObject<RelayBindings> {
 
   /** Creates the task (idempotent: a second call returns the existing task). */
   async start(init: TaskInit): Promise<Task> {
-    const existing = await this.ctx.storage.get<TrackerState>(STATE);
+    const existing = await this.loadState();
     if (existing) return existing.task;
     const now = Date.now();
     const nowIso = new Date(now).toISOString();
@@ -151,10 +166,13 @@ export class TaskTracker extends DurableObject<RelayBindings> {
       goneUrls: [],
       alarmAt: null,
       d1Writes: 0,
+      d1Outbox: 0,
     };
     poll.nextAt = planNextPoll({ now, poll, config: this.config });
     await this.ctx.storage.put(KEY, await seal(this.config.keyEncryptionSecret, "upstream-key", init.key));
     await this.ctx.storage.put(STATE, state);
+    this.state = Promise.resolve(state);
+    this.upstreamKey = init.key;
     if (init.initialAnswer && !isNotExist(init.initialAnswer)) {
       recordObservation(poll, now, init.initialAnswer.status);
       await this.applyAnswer(state, now, init.initialAnswer);
@@ -167,12 +185,12 @@ export class TaskTracker extends DurableObject<RelayBindings> {
   }
 
   async view(): Promise<Task | null> {
-    return (await this.ctx.storage.get<TrackerState>(STATE))?.task ?? null;
+    return (await this.loadState())?.task ?? null;
   }
 
   /** Holds the call until the task is terminal or `ms` pass (Prefer: wait). */
   async waitForTerminal(ms: number): Promise<Task | null> {
-    const state = await this.ctx.storage.get<TrackerState>(STATE);
+    const state = await this.loadState();
     if (!state || isTerminal(state.task.status) || ms <= 0) return state?.task ?? null;
     await new Promise<void>((resolve) => {
       const done = () => {
@@ -188,7 +206,7 @@ export class TaskTracker extends DurableObject<RelayBindings> {
 
   /** Adds a webhook; on a terminal task its terminal event goes out to it at once. */
   async addWebhook(webhook: TaskWebhook): Promise<Task | null> {
-    const state = await this.ctx.storage.get<TrackerState>(STATE);
+    const state = await this.loadState();
     if (!state) return null;
     const now = Date.now();
     state.task.webhooks = [...state.task.webhooks, webhook];
@@ -199,7 +217,7 @@ export class TaskTracker extends DurableObject<RelayBindings> {
         deliveries.push(this.newDelivery(event, webhook.url, null, now));
       }
     }
-    await this.saveDeliveries(deliveries);
+    await this.saveDeliveries(state, deliveries);
     await this.ctx.storage.put(STATE, state);
     await this.flushD1(state);
     await this.scheduleAlarm(state);
@@ -208,7 +226,7 @@ export class TaskTracker extends DurableObject<RelayBindings> {
 
   /** Sends a delivery again now, with the same event id; the attempt is logged. */
   async redeliver(deliveryId: string): Promise<{ delivery_id: string; ok: boolean; status_code: number | null; error: string | null } | null> {
-    const state = await this.ctx.storage.get<TrackerState>(STATE);
+    const state = await this.loadState();
     const delivery = await this.ctx.storage.get<DeliveryState>(DLV + deliveryId);
     if (!state || !delivery) return null;
     const result = await this.attempt(state, delivery, "redeliver", Date.now());
@@ -219,7 +237,7 @@ export class TaskTracker extends DurableObject<RelayBindings> {
 
   /** For tests and operators: what the object holds (never the key). */
   async inspect(): Promise<{ state: TrackerState | null; hasKey: boolean; deliveries: DeliveryState[]; alarm: number | null }> {
-    const state = (await this.ctx.storage.get<TrackerState>(STATE)) ?? null;
+    const state = (await this.loadState()) ?? null;
     const hasKey = (await this.ctx.storage.get<string>(KEY)) !== undefined;
     const deliveries = [...(await this.ctx.storage.list<DeliveryState>({ prefix: DLV })).values()];
     return { state, hasKey, deliveries, alarm: await this.ctx.storage.getAlarm() };
@@ -228,7 +246,7 @@ export class TaskTracker extends DurableObject<RelayBindings> {
   // ---------------------------------------------------------------- alarm
 
   override async alarm(): Promise<void> {
-    const state = await this.ctx.storage.get<TrackerState>(STATE);
+    const state = await this.loadState();
     if (!state) return;
     // Whatever was due by the time this alarm was set for is due now, even if the alarm
     // runs early (a test firing it, or the runtime's own skew).
@@ -263,14 +281,15 @@ export class TaskTracker extends DurableObject<RelayBindings> {
   // ---------------------------------------------------------------- polling
 
   private async poll(state: TrackerState, now: number): Promise<void> {
-    const sealed = await this.ctx.storage.get<string>(KEY);
-    if (!sealed || !state.task.upstream_taskid) {
+    const sealed = this.upstreamKey === null ? await this.ctx.storage.get<string>(KEY) : null;
+    if ((this.upstreamKey === null && !sealed) || !state.task.upstream_taskid) {
       await this.transition(state, now, "failed", state.task.upstream_status, {
         error: { code: "tracking_lost", message: "The relay no longer holds the key needed to poll this task." },
       });
       return;
     }
-    const key = await unseal(this.config.keyEncryptionSecret, "upstream-key", sealed);
+    this.upstreamKey ??= await unseal(this.config.keyEncryptionSecret, "upstream-key", sealed ?? "");
+    const key = this.upstreamKey;
     const outcome = await this.fetchStatus(key, state.task.upstream_taskid, state.poll.usePost);
     state.poll.polls++;
     const after = Date.now();
@@ -390,6 +409,7 @@ export class TaskTracker extends DurableObject<RelayBindings> {
       state.task.completed_at = new Date(now).toISOString();
       state.poll.nextAt = null;
       // The key was only kept to poll; a finished task needs it no more.
+      this.upstreamKey = null;
       await this.ctx.storage.delete(KEY);
       for (const wake of [...this.waiters]) wake();
     }
@@ -434,7 +454,7 @@ export class TaskTracker extends DurableObject<RelayBindings> {
         state.syncRetryAt = now + this.syncBackoff(state);
         continue;
       }
-      await this.saveDeliveries(deliveries);
+      await this.saveDeliveries(state, deliveries);
       event.fanoutPending = false;
     }
   }
@@ -462,14 +482,17 @@ export class TaskTracker extends DurableObject<RelayBindings> {
     };
   }
 
-  private async saveDeliveries(deliveries: DeliveryState[]): Promise<void> {
+  private async saveDeliveries(state: TrackerState, deliveries: DeliveryState[]): Promise<void> {
     if (deliveries.length === 0) return;
-    const entries: Record<string, DeliveryState> = {};
+    const entries: Record<string, DeliveryState | TrackerState> = {};
     for (const d of deliveries) {
       const existing = await this.ctx.storage.get<DeliveryState>(DLV + d.id);
       if (!existing) entries[DLV + d.id] = d;
     }
-    if (Object.keys(entries).length > 0) await this.ctx.storage.put(entries);
+    if (Object.keys(entries).length === 0) return;
+    state.d1Outbox = (state.d1Outbox ?? 0) + 1;
+    entries[STATE] = state;
+    await this.ctx.storage.put(entries);
   }
 
   private async deliverDue(state: TrackerState, now: number): Promise<void> {
@@ -542,7 +565,9 @@ export class TaskTracker extends DurableObject<RelayBindings> {
       delivery.nextAt = delay === null ? null : Date.now() + delay;
     }
     const attemptRow = attemptLogRow({ deliveryId: delivery.id, tenant: state.tenant, attempt: attemptNumber, trigger, attemptedAt }, result);
-    await this.ctx.storage.put({ [DLV + delivery.id]: delivery, [ATT + attemptRow.id]: attemptRow });
+    state.d1Outbox = (state.d1Outbox ?? 0) + 1;
+    // One write: the attempt, its delivery and the note that D1 has not seen them yet.
+    await this.ctx.storage.put({ [DLV + delivery.id]: delivery, [ATT + attemptRow.id]: attemptRow, [STATE]: state });
     return result;
   }
 
@@ -570,6 +595,9 @@ export class TaskTracker extends DurableObject<RelayBindings> {
     const statements: D1PreparedStatement[] = [];
     const version = state.version;
     const taskDirty = state.version > state.syncedVersion;
+    const outbox = state.d1Outbox ?? 1;
+    // Most alarms are polls that changed nothing: no storage listing, no D1 call.
+    if (!taskDirty && outbox === 0) return;
     const deliveries = [...(await this.ctx.storage.list<DeliveryState>({ prefix: DLV })).values()].filter((d) => d.version > d.syncedVersion);
     for (const d of deliveries) {
       statements.push(
@@ -615,10 +643,11 @@ export class TaskTracker extends DurableObject<RelayBindings> {
     } catch (err) {
       state.syncFailures++;
       state.syncRetryAt = Date.now() + this.syncBackoff(state);
-      await this.ctx.storage.put(STATE, state);
       console.error(JSON.stringify({ level: "warn", msg: "D1 write deferred", task: state.task.id, error: String(err) }));
       return;
     }
+    // Another handler may have queued more while the batch was in flight; keep those pending.
+    if (state.d1Outbox === outbox) state.d1Outbox = 0;
     if (taskDirty) state.syncedVersion = Math.max(state.syncedVersion, version);
     state.d1Writes += statements.length;
     state.syncFailures = 0;
@@ -633,7 +662,6 @@ export class TaskTracker extends DurableObject<RelayBindings> {
     }
     if (Object.keys(updates).length > 0) await this.ctx.storage.put(updates);
     await this.ctx.storage.delete([...attempts.keys(), ...disables.keys()]);
-    await this.ctx.storage.put(STATE, state);
   }
 
   private syncBackoff(state: TrackerState): number {
