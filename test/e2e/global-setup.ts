@@ -58,6 +58,8 @@ export default async function setup(project: TestProject) {
         WEBHOOK_TIMEOUT_MS: "3000",
         SSE_KEEPALIVE_MS: "1000",
       },
+      // Quiet dev servers: the tests measure timing (no-buffering), not wrangler's logging.
+      env: { WRANGLER_LOG: "warn", VSCODE_INSPECTOR_OPTIONS: "{}" },
       log: (line: string) => lines.push(line),
     })) as Stack;
   } catch (err) {
