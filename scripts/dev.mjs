@@ -1,5 +1,5 @@
 // `npm start`: the relay and its upstream simulator, locally and offline, migrations applied.
-import { ensureDevVars, startStack } from "./local-stack.mjs";
+import { ensureDevVars, QUIET_DEV_ENV, startStack } from "./local-stack.mjs";
 
 const relayPort = Number(process.env.PORT ?? 8787);
 const simPort = Number(process.env.SIM_PORT ?? 8788);
@@ -10,6 +10,9 @@ console.log("Starting the upstream simulator and the relay (first start takes a 
 const stack = await startStack({
   relayPort,
   simPort,
+  // Quiet unless asked: wrangler's per-request logging and inspector proxy cost more CPU
+  // than the relay itself under load (BENCHMARKS.md, live load).
+  ...(verbose ? {} : { env: QUIET_DEV_ENV }),
   log: verbose ? (line) => console.log(line) : (line) => (/error/i.test(line) && !/cloudflare\.com|fetch failed|metrics/i.test(line) ? console.error(line) : undefined),
 });
 

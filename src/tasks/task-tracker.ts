@@ -270,7 +270,9 @@ export class TaskTracker extends DurableObject<RelayBindings> {
       await this.fanOut(state, now);
       await this.deliverDue(state, Math.max(Date.now(), now));
     } finally {
-      await this.ctx.storage.put(STATE, state);
+      // No state write here: scheduleAlarm writes it last, and every transition wrote it
+      // already before any network wait (so a crash cannot separate a key deletion from
+      // the terminal status that allowed it).
       await this.flushD1(state);
       // Set late, after the work: a handler that throws before this is retried by the
       // runtime for the alarm that is already set.
