@@ -12,7 +12,24 @@ describe("operations and conventions", () => {
   it("serves an OpenAPI 3.1 document generated from the route schemas, and a docs page", async () => {
     const { body } = await callJson<{ openapi: string; paths: Record<string, unknown> }>("/openapi.json");
     expect(body.openapi).toBe("3.1.0");
-    expect(Object.keys(body.paths)).toEqual(expect.arrayContaining(["/v1/chat/completions", "/v1/models", "/v1/usage", "/health"]));
+    expect(Object.keys(body.paths)).toEqual(
+      expect.arrayContaining([
+        "/v1/chat/completions",
+        "/llmage/v1/chat/completions",
+        "/v1/models",
+        "/v1/usage",
+        "/health",
+        "/v1/videos",
+        "/llmage/video",
+        "/v1/tasks",
+        "/v1/tasks/{id}",
+        "/llmage/tasks",
+        "/v1/tasks/watch",
+        "/v1/tasks/{id}/webhooks",
+        "/v1/webhooks",
+        "/v1/deliveries/{id}/redeliver",
+      ]),
+    );
     const docs = await call("/docs");
     expect(docs.status).toBe(200);
     expect(await docs.text()).toContain("/openapi.json");
