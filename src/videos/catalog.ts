@@ -190,7 +190,7 @@ const seedance15T2v: VideoFamily = {
 
 /**
  * "The interface only supports first-frame-to-video." Resolutions are spelled `720P`/`1080P`
- * here (the default is written `720p`): any case is accepted, the upper-case one is sent.
+ * here (the default is written `720p`): either case is accepted, the upper-case one is sent.
  */
 const happyhorseI2v: VideoFamily = {
   id: "happyhorse-i2v",
