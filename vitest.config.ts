@@ -43,6 +43,7 @@ export default defineConfig({
             WEBHOOK_ALLOW_PRIVATE: "true",
             SSE_KEEPALIVE_MS: "1000",
             UPSTREAM_TIMEOUT_MS: "1500",
+            WEBHOOK_TIMEOUT_MS: "1500",
           },
           ...(hasSim
             ? {

@@ -161,6 +161,22 @@ describe("webhook delivery from the task's Durable Object", () => {
     expect(attempts.map((a) => a.trigger)).toEqual(["schedule", "redeliver"]);
   });
 
+  it("gives up an attempt after WEBHOOK_TIMEOUT_MS and retries it", async () => {
+    const key = uniqueKey();
+    const hook = `slow-${crypto.randomUUID()}`;
+    const { stub, taskid, init } = await startTask(key, { webhooks: [{ url: receiverUrl(hook), events: ["task.succeeded"] }] });
+    // WEBHOOK_TIMEOUT_MS is 1500 in tests; the receiver takes 3 s the first time.
+    await configureReceiver(hook, { responses: [{ status: 200, delayMs: 3000 }] });
+    await simForceTask(taskid, { status: "SUCCEEDED" });
+    await fireAlarm(stub);
+    const [delivery] = await deliveriesOf(init.id);
+    expect(delivery).toMatchObject({ status: "pending", attempts: 1, last_status_code: null });
+    expect(String(delivery?.last_error)).toContain("timed out after 1500 ms");
+    await fireAlarm(stub);
+    const [after] = await deliveriesOf(init.id);
+    expect(after).toMatchObject({ status: "succeeded", attempts: 2 });
+  });
+
   it("does not follow redirects", async () => {
     const key = uniqueKey();
     const hook = `redirect-${crypto.randomUUID()}`;
