@@ -214,7 +214,7 @@ export class TaskTracker extends DurableObject<RelayBindings> {
     const deliveries: DeliveryState[] = [];
     for (const event of state.events) {
       if (webhook.events.includes(event.type) && isTerminal(state.task.status) && taskEventType(state.task.status) === event.type) {
-        deliveries.push(this.newDelivery(event, webhook.url, null, now));
+        deliveries.push(this.newDelivery(event, webhook.url, null, now, state.task.webhooks.length - 1));
       }
     }
     await this.saveDeliveries(state, deliveries);
@@ -441,14 +441,14 @@ export class TaskTracker extends DurableObject<RelayBindings> {
     for (const event of state.events) {
       if (!event.fanoutPending) continue;
       const deliveries: DeliveryState[] = [];
-      for (const webhook of state.task.webhooks) {
+      state.task.webhooks.forEach((webhook, index) => {
         if (webhook.events.includes(event.type) && !state.goneUrls.includes(webhook.url)) {
-          deliveries.push(this.newDelivery(event, webhook.url, null, now, deliveries.length));
+          deliveries.push(this.newDelivery(event, webhook.url, null, now, index));
         }
-      }
+      });
       try {
         for (const endpoint of await endpointsFor(this.env.DB, state.tenant, event.type)) {
-          deliveries.push(this.newDelivery(event, endpoint.url, endpoint.id, now, deliveries.length));
+          deliveries.push(this.newDelivery(event, endpoint.url, endpoint.id, now));
         }
       } catch (err) {
         // D1 unreachable: try the whole event again on the next alarm (ids are stable).
@@ -461,11 +461,12 @@ export class TaskTracker extends DurableObject<RelayBindings> {
     }
   }
 
-  private newDelivery(event: StoredEvent, url: string, endpointId: string | null, now: number, index = 0): DeliveryState {
+  /** `webhookIndex`: the webhook's position in the task's list (for task webhooks). */
+  private newDelivery(event: StoredEvent, url: string, endpointId: string | null, now: number, webhookIndex = 0): DeliveryState {
     const iso = new Date(now).toISOString();
     // Deterministic per (event, destination): a fan-out repeated after a crash makes the
     // same delivery, not a second one.
-    const id = `dlv_${event.id.slice(4)}${endpointId ? `_${endpointId.slice(3, 11)}` : `_t${index}`}`;
+    const id = `dlv_${event.id.slice(4)}${endpointId ? `_${endpointId.slice(3)}` : `_t${webhookIndex}`}`;
     return {
       id,
       eventId: event.id,

@@ -129,10 +129,11 @@ describe("webhook delivery from the task's Durable Object", () => {
     expect(rows.map((r) => r.endpoint_id)).toEqual([b.id]);
   });
 
-  it("delivers at once to a webhook added after the task finished", async () => {
+  it("delivers at once to a webhook added after the task finished (beside the one it had)", async () => {
     const key = uniqueKey();
     const hook = `late-${crypto.randomUUID()}`;
-    const { stub, taskid } = await startTask(key);
+    const first = `first-${crypto.randomUUID()}`;
+    const { stub, taskid } = await startTask(key, { webhooks: [{ url: receiverUrl(first), events: ["task.succeeded"] }] });
     await simForceTask(taskid, { status: "SUCCEEDED" });
     await fireAlarm(stub);
     await stub.addWebhook({ url: receiverUrl(hook), events: ["task.succeeded"] });
@@ -143,6 +144,9 @@ describe("webhook delivery from the task's Durable Object", () => {
     });
     expect(got).toHaveLength(1);
     expect(JSON.parse(got?.[0]?.body ?? "{}")).toMatchObject({ type: "task.succeeded" });
+    // Same event, one delivery per destination.
+    expect(got?.[0]?.webhookId).toBe((await received(first))[0]?.webhookId);
+    expect((await stub.inspect()).deliveries).toHaveLength(2);
   });
 
   it("redelivers with the same webhook-id and logs the attempt", async () => {
