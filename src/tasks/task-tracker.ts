@@ -307,7 +307,6 @@ export class TaskTracker extends DurableObject<RelayBindings> {
         break;
       }
       case "unauthorized": {
-        
         await this.transition(state, after, "failed", state.task.upstream_status, {
           error: { code: "upstream_unauthorized", message: `The upstream refused the key while polling (HTTP ${outcome.status}): ${outcome.message}` },
         });
