@@ -248,3 +248,23 @@ describe("TaskTracker and D1 outages", () => {
     expect((await stub.inspect()).state?.syncRetryAt).toBeNull();
   });
 });
+
+describe("TaskTracker failure containment", () => {
+  it("a poll that throws is counted as an error and pushed later, never left due", async () => {
+    const key = uniqueKey();
+    const { stub, init } = await startTask(key);
+    // A key that no longer unseals (say KEY_ENCRYPTION_SECRET was changed under it).
+    await runInDurableObject(stub, async (_instance, state) => {
+      await state.storage.put("key", "v1.AAAA.AAAA");
+    });
+    await abortAllDurableObjects();
+    const restarted = env.TASKS.get(env.TASKS.idFromName(init.id));
+    const before = Date.now();
+    await fireAlarm(restarted);
+    const { state, alarm } = await restarted.inspect();
+    expect(state?.task.status).toBe("queued");
+    expect(state?.poll.consecutiveErrors).toBe(1);
+    expect(alarm).not.toBeNull();
+    expect(alarm ?? 0).toBeGreaterThanOrEqual(before + 1000);
+  });
+});
