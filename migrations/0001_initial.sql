@@ -50,7 +50,9 @@ CREATE TABLE tasks (
 );
 CREATE INDEX tasks_tenant_time ON tasks (tenant, created_at DESC, id DESC);
 CREATE INDEX tasks_tenant_upstream ON tasks (tenant, upstream_taskid);
-CREATE INDEX tasks_model_completed ON tasks (llmid, status, completed_at);
+-- What the poll schedule learns from: a model's recently succeeded tasks. Partial, so the
+-- other status changes of a task do not write to it.
+CREATE INDEX tasks_model_completed ON tasks (llmid, completed_at) WHERE status = 'succeeded';
 
 -- Idempotency-Key records for the submission routes (24 h per tenant).
 CREATE TABLE idempotency_keys (

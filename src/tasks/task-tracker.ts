@@ -405,6 +405,14 @@ export class TaskTracker extends DurableObject<RelayBindings> {
     Object.assign(state.task, extra);
     state.task.status = status;
     state.task.upstream_status = upstreamStatus;
+    if (status === previous) {
+      // Only the upstream's word changed (CREATED → PENDING, both "queued"): the object
+      // answers reads of a live task itself, so D1 can learn it with the next real change
+      // (one D1 statement less per task; BENCHMARKS.md, docs/SCALING.md).
+      state.task.updated_at = new Date(now).toISOString();
+      await this.ctx.storage.put(STATE, state);
+      return;
+    }
     this.touch(state, now);
     if (isTerminal(status)) {
       state.task.completed_at = new Date(now).toISOString();
