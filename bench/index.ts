@@ -8,19 +8,16 @@
  *
  * --only runs those parts and keeps the other sections as they were (from summary.json, or
  * re-rendered from bench/results/<part>.json). --quick: smaller runs. --scale N multiplies
- * the default sizes. A part whose file does not exist yet is skipped with a message. The
- * exit code is 1 when a part crashed (and, with --strict, when a target was missed).
- *
- * Parts are loaded at run time (bundled with esbuild like scripts/run-ts.mjs), so a part
- * that is missing or broken cannot stop the others.
+ * the default sizes. The exit code is 1 when a part crashed (and, with --strict, when a
+ * target was missed); a part that crashes does not stop the others.
  */
-import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { repoRoot } from "./live-load";
+import { chatOverheadMarkdown, runChatOverhead, type ChatOverheadResult } from "./chat-overhead";
+import { liveLoadMarkdown, repoRoot, runLiveLoad } from "./live-load";
+import { runPollingEconomy, toMarkdown as pollingEconomyMarkdown, type PollingEconomyResult } from "./polling-economy";
 
 interface Target {
   name: string;
@@ -34,8 +31,8 @@ interface PartSpec {
   file: string;
   resultFile: string;
   what: string;
-  run(mod: Record<string, unknown>, opts: RunOpts): Promise<unknown>;
-  markdown(mod: Record<string, unknown> | null, result: unknown): string;
+  run(opts: RunOpts): Promise<unknown>;
+  markdown(result: unknown): string;
 }
 
 interface RunOpts {
@@ -46,7 +43,7 @@ interface RunOpts {
 interface PartEntry {
   id: string;
   title: string;
-  status: "pass" | "fail" | "error" | "skipped";
+  status: "pass" | "fail" | "error";
   message: string | null;
   command: string;
   ranAt: string;
@@ -74,12 +71,6 @@ interface Summary {
   parts: Record<string, PartEntry>;
 }
 
-type Fn = (...args: unknown[]) => unknown;
-const fn = (mod: Record<string, unknown> | null, ...names: string[]): Fn | null => {
-  for (const n of names) if (mod && typeof mod[n] === "function") return mod[n] as Fn;
-  return null;
-};
-
 const PARTS: PartSpec[] = [
   {
     id: "polling",
@@ -87,17 +78,12 @@ const PARTS: PartSpec[] = [
     file: "polling-economy.ts",
     resultFile: "polling-economy.json",
     what: "upstream polls per task and detection latency of the relay's poll schedule vs fixed intervals, in virtual time (pure functions, no server)",
-    async run(mod, o) {
-      const run = fn(mod, "runPollingEconomy");
-      if (!run) throw new Error("bench/polling-economy.ts does not export runPollingEconomy");
+    async run(o) {
       // Its own default size unless asked otherwise (--quick: 2,000 tasks; --scale: × its default of 10,000).
       const tasks = o.quick ? Math.round(2000 * o.scale) : o.scale !== 1 ? Math.round(10_000 * o.scale) : undefined;
-      return run(tasks === undefined ? {} : { tasks: Math.max(100, tasks) });
+      return runPollingEconomy(tasks === undefined ? {} : { tasks: Math.max(100, tasks) });
     },
-    markdown(mod, r) {
-      const render = fn(mod, "pollingEconomyMarkdown", "toMarkdown");
-      return render ? String(render(r)) : genericMarkdown(r);
-    },
+    markdown: (r) => pollingEconomyMarkdown(r as PollingEconomyResult),
   },
   {
     id: "chat",
@@ -105,15 +91,8 @@ const PARTS: PartSpec[] = [
     file: "chat-overhead.ts",
     resultFile: "chat-overhead.json",
     what: "what the relay adds to chat calls (time to first byte, inter-chunk timing, throughput) over calling the upstream simulator directly",
-    async run(mod, o) {
-      const run = fn(mod, "runChatOverhead");
-      if (!run) throw new Error("bench/chat-overhead.ts does not export runChatOverhead");
-      return run({ quick: o.quick, scale: o.scale });
-    },
-    markdown(mod, r) {
-      const render = fn(mod, "chatOverheadMarkdown");
-      return render ? String(render(r)) : genericMarkdown(r);
-    },
+    run: (o) => runChatOverhead({ quick: o.quick, scale: o.scale }),
+    markdown: (r) => chatOverheadMarkdown(r as ChatOverheadResult),
   },
   {
     id: "live",
@@ -121,15 +100,8 @@ const PARTS: PartSpec[] = [
     file: "live-load.ts",
     resultFile: "live-load.json",
     what: "1,000 video tasks in flight at once on the real local server (wrangler dev: relay + simulator), each with a signed webhook",
-    async run(mod, o) {
-      const run = fn(mod, "runLiveLoad");
-      if (!run) throw new Error("bench/live-load.ts does not export runLiveLoad");
-      return run({ tasks: Math.max(10, Math.round((o.quick ? 200 : 1000) * o.scale)) });
-    },
-    markdown(mod, r) {
-      const render = fn(mod, "liveLoadMarkdown");
-      return render ? String(render(r)) : genericMarkdown(r);
-    },
+    run: (o) => runLiveLoad({ tasks: Math.max(10, Math.round((o.quick ? 200 : 1000) * o.scale)) }),
+    markdown: (r) => liveLoadMarkdown(r as Parameters<typeof liveLoadMarkdown>[0]),
   },
 ];
 
@@ -217,30 +189,6 @@ function environment(): Environment {
 
 // ── Loading parts ──────────────────────────────────────────────────────────────────────
 
-async function loadPart(file: string): Promise<Record<string, unknown> | null> {
-  const entry = join(BENCH, file);
-  if (!existsSync(entry)) return null;
-  const outDir = join(ROOT, "node_modules", ".cache", "run-ts");
-  mkdirSync(outDir, { recursive: true });
-  const outfile = join(outDir, `bench-part-${file.replace(/\.ts$/, "")}-${process.pid}.mjs`);
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    packages: "external",
-    sourcemap: "inline",
-    logLevel: "error",
-  });
-  try {
-    return (await import(pathToFileURL(outfile).href)) as Record<string, unknown>;
-  } finally {
-    rmSync(outfile, { force: true });
-  }
-}
-
 function targetsOf(result: unknown): Target[] {
   const t = (result as { targets?: unknown } | null)?.targets;
   const verdicts = (result as { verdicts?: unknown } | null)?.verdicts;
@@ -266,13 +214,6 @@ function targetsOf(result: unknown): Target[] {
     .map((x) => ({ name: String(x.name), met: x.met === true, ...(x.detail !== undefined ? { detail: String(x.detail) } : {}) }));
 }
 
-function genericMarkdown(result: unknown): string {
-  const lines = ["```json", JSON.stringify(result, null, 2).slice(0, 6000), "```"];
-  const t = targetsOf(result);
-  if (t.length) lines.push("", ...t.map((x) => `- ${x.met ? "MET" : "MISSED"} — ${x.name}${x.detail ? `: ${x.detail}` : ""}`));
-  return lines.join("\n");
-}
-
 function writeAtomic(path: string, text: string): void {
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, text);
@@ -294,36 +235,17 @@ const previous = readSummary();
 const parts: Record<string, PartEntry> = { ...(previous?.parts ?? {}) };
 mkdirSync(RESULTS, { recursive: true });
 let crashed = false;
-const skipped = new Set<string>();
 
 for (const spec of PARTS) {
   if (!selected.has(spec.id)) continue;
   const started = Date.now();
   const ranAt = new Date(started).toISOString();
   console.error(`\n== ${spec.title} (bench/${spec.file}) ==`);
-  let mod: Record<string, unknown> | null;
   try {
-    mod = await loadPart(spec.file);
-  } catch (err) {
-    crashed = true;
-    const message = `could not load bench/${spec.file}: ${err instanceof Error ? err.message : String(err)}`;
-    console.error(message);
-    parts[spec.id] = entry(spec, "error", message, ranAt, Date.now() - started, [], null, `Not run: ${message}`);
-    continue;
-  }
-  if (!mod) {
-    const message = `bench/${spec.file} does not exist yet: part skipped`;
-    console.error(message);
-    // Keep an earlier result of this part if there is one.
-    if (!parts[spec.id]) parts[spec.id] = entry(spec, "skipped", message, ranAt, 0, [], null, `Not run: ${message}.`);
-    skipped.add(spec.id);
-    continue;
-  }
-  try {
-    const result = await spec.run(mod, { quick, scale });
+    const result = await spec.run({ quick, scale });
     writeAtomic(join(RESULTS, spec.resultFile), `${JSON.stringify(result, null, 2)}\n`);
     const targets = targetsOf(result);
-    const md = spec.markdown(mod, result);
+    const md = spec.markdown(result);
     const status = targets.every((t) => t.met) ? "pass" : "fail";
     parts[spec.id] = entry(spec, status, null, ranAt, Date.now() - started, targets, spec.resultFile, md);
     console.error(`${spec.title}: ${status.toUpperCase()} (${targets.filter((t) => t.met).length}/${targets.length} targets met, ${((Date.now() - started) / 1000).toFixed(0)} s)`);
@@ -342,10 +264,9 @@ for (const spec of PARTS) {
   if (!existsSync(file)) continue;
   try {
     const result = JSON.parse(readFileSync(file, "utf8")) as unknown;
-    const mod = await loadPart(spec.file).catch(() => null);
     const targets = targetsOf(result);
     parts[spec.id] = {
-      ...entry(spec, targets.every((t) => t.met) ? "pass" : "fail", "rendered from an earlier bench/results file", "unknown", 0, targets, spec.resultFile, spec.markdown(mod, result)),
+      ...entry(spec, targets.every((t) => t.met) ? "pass" : "fail", "rendered from an earlier bench/results file", "unknown", 0, targets, spec.resultFile, spec.markdown(result)),
       command: `node scripts/run-ts.mjs bench/${spec.file}`,
     };
   } catch {
@@ -363,7 +284,7 @@ writeAtomic(DOC, renderDoc(summary));
 
 const ran = PARTS.filter((p) => selected.has(p.id)).map((p) => parts[p.id]).filter((p): p is PartEntry => !!p);
 console.error(
-  `\n${ran.map((p) => (skipped.has(p.id) && p.status !== "skipped" ? `${p.title}: SKIPPED (file missing; BENCHMARKS.md keeps its earlier ${p.status.toUpperCase()} result)` : `${p.title}: ${p.status.toUpperCase()}${p.message ? ` (${p.message})` : ""}`)).join("\n")}`,
+  `\n${ran.map((p) => `${p.title}: ${p.status.toUpperCase()}${p.message ? ` (${p.message})` : ""}`).join("\n")}`,
 );
 console.error(`wrote BENCHMARKS.md, bench/results/summary.json`);
 const missed = ran.some((p) => p.status === "fail");
