@@ -1,5 +1,7 @@
 import { inject } from "vitest";
 
+export { eventually } from "../support/eventually";
+
 /** Shared bits of the end-to-end tests: where the stack listens and the simulator's control API. */
 export const relayUrl = () => inject("relayUrl");
 export const simUrl = () => inject("simUrl");
@@ -31,15 +33,6 @@ export async function simRequests(key: string, route: string): Promise<SimReques
   return Array.isArray(body) ? body : (body.requests ?? []);
 }
 
-export async function eventually<T>(probe: () => Promise<T>, timeoutMs = 10_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await probe();
-  while (!last && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, everyMs));
-    last = await probe();
-  }
-  return last;
-}
 
 export async function restartRelay(): Promise<void> {
   const res = await fetch(`${inject("controlUrl")}/restart-relay`, { method: "POST" });

@@ -103,13 +103,4 @@ export async function readSse(res: Response): Promise<{ events: string[]; commen
   return { events, comments, raw };
 }
 
-/** Polls `probe` until it returns a truthy value (for work done in the background: alarms, waitUntil). */
-export async function eventually<T>(probe: () => Promise<T>, timeoutMs = 5000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await probe();
-  while (!last && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, everyMs));
-    last = await probe();
-  }
-  return last;
-}
+export { eventually } from "./eventually";

@@ -8,16 +8,23 @@ export interface ReceivedDelivery {
   verified: boolean | null;
   matchedSecrets: number[];
   body: string;
-  json: Record<string, unknown> | null;
+  json?: unknown;
   headers: Record<string, string>;
-  status: number;
+  status: number | null;
 }
 
 export function receiverUrl(name: string): string {
   return `http://hooks.sim/hooks/${encodeURIComponent(name)}`;
 }
 
-export async function configureReceiver(name: string, config: { secrets?: string[]; responses?: unknown[] }): Promise<void> {
+export interface ReceiverResponse {
+  status: number;
+  retryAfter?: number | string;
+  delayMs?: number;
+  body?: unknown;
+}
+
+export async function configureReceiver(name: string, config: { secrets?: string[]; responses?: ReceiverResponse[] }): Promise<void> {
   const res = await env.SIM.fetch(`http://upstream.sim/__sim/hooks/${encodeURIComponent(name)}`, {
     method: "PUT",
     headers: { "content-type": "application/json" },

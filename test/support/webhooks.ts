@@ -10,44 +10,14 @@ export function uniqueHook(label = "hook"): string {
   return `${label}-${crypto.randomUUID()}`;
 }
 
-/** A receiver URL: every outbound fetch of the relay reaches the simulator, whatever the host. */
-export function hookUrl(name: string): string {
-  return `http://hooks.sim/hooks/${encodeURIComponent(name)}`;
-}
-
-export interface HookResponseSpec {
-  status: number;
-  retryAfter?: number | string;
-  delayMs?: number;
-  body?: unknown;
-}
-
-export async function configureHook(name: string, config: { secrets?: string[]; responses?: HookResponseSpec[] }): Promise<void> {
-  const res = await env.SIM.fetch(`http://upstream.sim/__sim/hooks/${encodeURIComponent(name)}`, {
-    method: "PUT",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(config),
-  });
-  if (!res.ok) throw new Error(`configuring receiver ${name}: ${res.status} ${await res.text()}`);
-}
-
-export interface ReceivedHook {
-  headers: Record<string, string>;
-  body: string;
-  json?: unknown;
-  webhookId: string | null;
-  webhookTimestamp: string | null;
-  signatures: string[];
-  verified: boolean | null;
-  matchedSecrets: number[];
-  status: number | null;
-}
-
-export async function receivedHooks(name: string): Promise<ReceivedHook[]> {
-  const res = await env.SIM.fetch(`http://upstream.sim/hooks/${encodeURIComponent(name)}`);
-  const body = (await res.json()) as { deliveries: ReceivedHook[] };
-  return body.deliveries;
-}
+// The simulator's receivers, under the names these tests use.
+export {
+  configureReceiver as configureHook,
+  received as receivedHooks,
+  receiverUrl as hookUrl,
+  type ReceivedDelivery as ReceivedHook,
+  type ReceiverResponse as HookResponseSpec,
+} from "./receiver";
 
 export interface EndpointObject {
   id: string;
