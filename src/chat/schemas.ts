@@ -3,7 +3,7 @@ import { z } from "@hono/zod-openapi";
 /**
  * The OpenAI Chat Completions request as the relay accepts it. Only what the relay
  * itself needs is checked strictly; every other OpenAI parameter passes through to the
- * upstream untouched (contract §2), hence `.passthrough()`.
+ * upstream untouched (docs/API.md), hence `.passthrough()`.
  */
 const TextPart = z.object({ type: z.literal("text"), text: z.string() }).passthrough();
 const OtherPart = z.object({ type: z.string() }).passthrough();

@@ -7,7 +7,7 @@ import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatMe
  * Pure functions: the route and the stream relay do the I/O.
  */
 
-/** Text of a message's content; array parts are flattened to their text (contract §2). */
+/** Text of a message's content; array parts are flattened to their text (docs/API.md). */
 export function contentText(content: ChatMessage["content"]): string {
   if (content === undefined || content === null) return "";
   if (typeof content === "string") return content;

@@ -3,7 +3,7 @@ import { ApiError } from "../errors/api-error";
 import { DEFAULT_RETRY_SCHEDULE, parseRetrySchedule } from "../webhooks/retry-schedule";
 
 /**
- * The relay's configuration (contract §5), parsed and checked in one place. Wrangler
+ * The relay's configuration (docs/API.md), parsed and checked in one place. Wrangler
  * delivers every var as a string; here they become typed values with defaults, and a
  * missing or unusable setting fails loudly with a message naming it, instead of as a
  * crash deep in a handler.

@@ -1,7 +1,7 @@
 /**
  * The one error type of the service. Everything that can go wrong for a caller is an
  * ApiError with a code; `status` and `type` are derived from the code in one exhaustive
- * switch so the HTTP status and the OpenAI `type` never drift apart (contract §1).
+ * switch so the HTTP status and the OpenAI `type` never drift apart (docs/API.md).
  */
 export type ErrorCode =
   | "invalid_request" // 400

@@ -4,7 +4,7 @@ import type { RelayConfig } from "../config/env";
 export interface Caller {
   /** The caller's own Yuanjing API key, forwarded upstream; never logged or stored in clear. */
   key: string;
-  /** SHA-256 hex of the key: the owner of every stored object (contract §1). */
+  /** SHA-256 hex of the key: the owner of every stored object (docs/API.md). */
   tenant: string;
 }
 

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { invalidParam } from "../errors/api-error";
 
 /**
- * Cursor pagination (contract §1): newest first, `?limit=` 1–100 (default 20), and an
+ * Cursor pagination (docs/API.md): newest first, `?limit=` 1–100 (default 20), and an
  * opaque `next_cursor` that encodes the position of the last item returned.
  */
 export const PaginationQuery = {

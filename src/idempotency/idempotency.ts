@@ -2,7 +2,7 @@ import { ApiError, invalidParam } from "../errors/api-error";
 import { claimIdempotency, completeIdempotency, deleteExpiredIdempotency, getIdempotency, releaseIdempotency } from "./storage";
 
 /**
- * `Idempotency-Key` for the submission routes (contract §1): for 24 h per tenant, a repeat
+ * `Idempotency-Key` for the submission routes (docs/API.md): for 24 h per tenant, a repeat
  * with the same key and the same request returns the first result (`idempotent-replayed:
  * true`) and submits nothing upstream; the same key with a different request is 409. A
  * first request that failed before the upstream took the job releases the key, so the

@@ -1,5 +1,5 @@
 /**
- * Relay ids: a type prefix (contract §1) and 20 random base32 characters (100 bits), so
+ * Relay ids: a type prefix (docs/API.md) and 20 random base32 characters (100 bits), so
  * ids are unguessable and an id in a log says what it names.
  */
 export type IdPrefix = "task" | "wh" | "dlv" | "evt" | "att" | "req" | "chat";

@@ -26,7 +26,7 @@ import {
 export type { PollRecord, TimingProfile } from "./timing-profile";
 export { isTerminalStatus };
 
-/** POLL_MIN_INTERVAL_MS / POLL_MAX_INTERVAL_MS (API.md §5). */
+/** POLL_MIN_INTERVAL_MS / POLL_MAX_INTERVAL_MS (docs/API.md). */
 export interface PollConfig {
   readonly minIntervalMs: number;
   readonly maxIntervalMs: number;

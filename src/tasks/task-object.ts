@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { SUBSCRIBABLE_EVENT_TYPES } from "../webhooks/events";
 
-/** The task object of contract §3: what every task route and every webhook body carries. */
+/** The task object of docs/API.md: what every task route and every webhook body carries. */
 export const TASK_STATUSES = ["queued", "running", "succeeded", "failed", "expired"] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 export type VideoMode = "t2v" | "i2v" | "r2v";

@@ -3,7 +3,7 @@
  *
  * The polling schedule (poll-schedule.ts) needs two facts about a model: when its tasks
  * usually finish, and whether the upstream only refreshes their status on a fixed grid
- * (`query_period`, counted from submission, see upstream/observed-behaviour.md). Both are
+ * (`query_period`, counted from submission, see docs/UPSTREAM.md). Both are
  * learned here from the windows in which the relay saw status changes. Everything is a
  * pure function of its arguments: no clock, no I/O.
  */
@@ -116,7 +116,7 @@ export const QUANTILE_PROBABILITIES: readonly number[] = [
 
 const TERMINAL = new Set(["SUCCEEDED", "FAILED"]);
 
-/** Upstream statuses come in either case (API.md §6). */
+/** Upstream statuses come in either case (docs/UPSTREAM.md). */
 export function isTerminalStatus(status: string): boolean {
   return TERMINAL.has(status.toUpperCase());
 }

@@ -3,7 +3,7 @@ import type { TaskStatus } from "./task-object";
 /**
  * Reading the upstream's task answers. Its shape varies between versions (flat, wrapped
  * in `data`, or in `data.resposne` — sic) and its status comes in any case
- * (observed-behaviour.md); this is the one place that knows.
+ * (docs/UPSTREAM.md); this is the one place that knows.
  */
 export interface UpstreamTaskAnswer {
   status: string;
@@ -42,7 +42,7 @@ export function parseUpstreamTaskAnswer(body: unknown): UpstreamTaskAnswer | nul
   return null;
 }
 
-/** Upstream status word → the relay's status (contract §3); UNKNOWN means it gave up. */
+/** Upstream status word → the relay's status (docs/API.md); UNKNOWN means it gave up. */
 export function mapUpstreamStatus(upstream: string): TaskStatus {
   switch (upstream.toUpperCase()) {
     case "CREATED":

@@ -57,7 +57,7 @@ export function upstreamMessage(body: unknown, fallback: string): string {
   return fallback;
 }
 
-/** Maps a non-2xx upstream answer to the contract's error, keeping the upstream's status. */
+/** Maps a non-2xx upstream answer to the relay's error, keeping the upstream's status. */
 export function upstreamHttpError(status: number, body: unknown): ApiError {
   const message = upstreamMessage(body, `The upstream answered HTTP ${status}.`);
   if (status === 401 || status === 403) {
@@ -75,7 +75,7 @@ export function upstreamHttpError(status: number, body: unknown): ApiError {
   return new ApiError("upstream_error", `${message}`, { detailCode: `upstream_http_${status}` });
 }
 
-/** A 200 answer that is really a failure (observed-behaviour.md): `{"status":"FAILED","error":…}`. */
+/** A 200 answer that is really a failure (docs/UPSTREAM.md): `{"status":"FAILED","error":…}`. */
 export function upstreamFailure(body: unknown): ApiError | null {
   if (!body || typeof body !== "object") return null;
   const record = body as Record<string, unknown>;

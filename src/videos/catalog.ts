@@ -1,6 +1,6 @@
 /**
  * The video model catalog: the relay's single reading of the upstream's Text-, Image- and
- * Reference-to-Video tables (shared/upstream/yuanjing-api.md). It is data, not logic: a
+ * Reference-to-Video tables (the provider's page, summarised in docs/UPSTREAM.md). It is data, not logic: a
  * family is the parameter rule set one "Upload Data Requirements" table describes, an entry
  * is one row of a model table. A new upstream model is one entry (and, only if its table
  * differs from every known one, one family).
@@ -18,7 +18,7 @@ export interface ChoiceRule {
   values: readonly string[];
   /** The upstream's documented default. Informational: when the caller sends nothing, the relay sends nothing and the upstream applies it. */
   default?: string;
-  /** Upstream field names the value is sent under; two when the page contradicts itself (API.md §6). */
+  /** Upstream field names the value is sent under; two when the page contradicts itself (docs/UPSTREAM.md). */
   fields: readonly string[];
 }
 
@@ -135,7 +135,7 @@ const IMAGE_FILE1 = ["image_file1"] as const;
 const IMAGE_FILE2 = ["image_file2"] as const;
 
 /**
- * The page says "up to 9" for Happy Horse and nothing for Seedance 2.0; API.md caps
+ * The page says "up to 9" for Happy Horse and nothing for Seedance 2.0; the relay caps
  * reference images at 9 for every model. Videos and audios are unbounded on the page: 3 of
  * each is Seedance 2.0's own documented limit, and the 10 MiB upstream body limit binds first
  * anyway.
@@ -504,7 +504,7 @@ function knownModels(): string[] {
   return [...new Set(VIDEO_CATALOG.filter((e) => e.enabled).flatMap((e) => e.models))];
 }
 
-/** What the media imply (API.md §3): reference media → r2v, a frame → i2v, else t2v. */
+/** What the media imply (docs/API.md): reference media → r2v, a frame → i2v, else t2v. */
 export function inferVideoMode(present: {
   frames: boolean;
   references: boolean;

@@ -12,7 +12,7 @@ import { fromBase64 } from "../lib/crypto";
 const MiB = 1024 * 1024;
 
 export const MEDIA_LIMITS = {
-  /** The upstream's server refuses request bodies over 10 MiB (observed-behaviour.md). */
+  /** The upstream's server refuses request bodies over 10 MiB (docs/UPSTREAM.md). */
   upstreamBodyBytes: 10 * MiB,
   /**
    * All files of one request, counted as they go upstream (a frame a family receives under

@@ -1,7 +1,7 @@
 /**
  * POST /llmage/video: the upstream's own request (its field names, JSON or multipart),
  * checked against the catalog row of its `llmid` with the same rules as POST /v1/videos,
- * then forwarded. What the relay absorbs for the caller (API.md §6):
+ * then forwarded. What the relay absorbs for the caller (docs/UPSTREAM.md):
  * - either spelling of a frame (`image1_file`/`image_file1`, `image2_file`/`image_file2`)
  *   or of the ratio (`ratio`/`radio`) is accepted, and the family's own spelling(s) sent;
  * - a repeated first-frame field with no last frame is read as [first, last], as in the
@@ -247,7 +247,7 @@ function frames(known: Map<NativeTarget, Given[]>, entry: VideoCatalogEntry): { 
 }
 
 /**
- * A caller following API.md §6 may send one frame under both spellings (the relay itself
+ * A caller following docs/UPSTREAM.md may send one frame under both spellings (the relay itself
  * does so for Seedance 1.5): that is one frame, not two.
  */
 function oneFramePerSpelling(given: Given[]): Given[] {

@@ -1,5 +1,5 @@
 /**
- * The canonical POST /v1/videos request (API.md §3), written once as a zod schema: it
+ * The canonical POST /v1/videos request (docs/API.md), written once as a zod schema: it
  * validates JSON bodies, validates multipart bodies after `parseCanonicalVideoForm` has
  * turned the form into the same shape, and feeds the OpenAPI document.
  *
@@ -16,13 +16,13 @@ export const PROMPT_MAX_CHARS = 20_000;
 
 export const WEBHOOK_EVENTS = ["task.running", "task.succeeded", "task.failed", "task.expired"] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
-/** API.md §3: the terminal events when the caller names none. */
+/** docs/API.md: the terminal events when the caller names none. */
 export const DEFAULT_WEBHOOK_EVENTS: readonly WebhookEvent[] = ["task.succeeded", "task.failed", "task.expired"];
 
-/** API.md §3 says "up to 16 string pairs"; the key and value lengths are Stripe's metadata limits. */
+/** docs/API.md says "up to 16 string pairs"; the key and value lengths are Stripe's metadata limits. */
 export const METADATA_LIMITS = { maxPairs: 16, maxKeyChars: 64, maxValueChars: 512 } as const;
 
-/** Per API.md, reference images are capped at 9 for every model; the same shape cap holds for videos and audios (families narrow it). */
+/** Per docs/API.md, reference images are capped at 9 for every model; the same shape cap holds for videos and audios (families narrow it). */
 export const MAX_REFERENCES = 9;
 
 export interface CanonicalVideoRequest {

@@ -178,7 +178,7 @@ function upstreamFields(input: UpstreamInput): Array<[string, UpstreamValue]> {
   return [...out, ...(input.extra ?? [])];
 }
 
-/** The upstream's off_peak test reads "Y" as false (observed-behaviour.md): a form sends "1"/"0". */
+/** The upstream's off_peak test reads "Y" as false (docs/UPSTREAM.md): a form sends "1"/"0". */
 function formValue(value: UpstreamValue): string | File {
   if (typeof value === "boolean") return value ? "1" : "0";
   if (typeof value === "number") return String(value);

@@ -1,5 +1,5 @@
 /**
- * Webhook event types and the event envelope (contract §4). Kept as data so the route
+ * Webhook event types and the event envelope (docs/API.md). Kept as data so the route
  * schemas, the delivery code and the docs all read the same list.
  */
 
@@ -44,7 +44,7 @@ export function isSubscribableEventType(value: string): value is SubscribableEve
   return (SUBSCRIBABLE_EVENT_TYPES as readonly string[]).includes(value);
 }
 
-/** The relay's task statuses (contract §3), as far as events are concerned. */
+/** The relay's task statuses (docs/API.md), as far as events are concerned. */
 type TaskStatusForEvents = "queued" | "running" | "succeeded" | "failed" | "expired";
 
 /**

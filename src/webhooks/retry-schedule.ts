@@ -1,5 +1,5 @@
 /**
- * When to retry a failed webhook delivery (contract §4). Pure: time and randomness come
+ * When to retry a failed webhook delivery (docs/API.md). Pure: time and randomness come
  * in as arguments, so the Durable Object that owns a delivery can store the due time it
  * gets back and tests and benchmarks can run the schedule in virtual time.
  *

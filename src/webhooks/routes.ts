@@ -48,7 +48,7 @@ import {
 import { assertWebhookUrl } from "./url-safety";
 
 /**
- * The webhook API (contract §4): the tenant's default secret, account endpoints, the
+ * The webhook API (docs/API.md): the tenant's default secret, account endpoints, the
  * delivery log and redelivery. Everything is tenant-scoped: another tenant's object is
  * a 404, never a 403. Task deliveries are owned (sent, retried, logged) by the task's
  * Durable Object; the only deliveries the Worker sends itself are `webhook.test` ones.

@@ -4,7 +4,7 @@ import { SUBSCRIBABLE_EVENT_TYPES, WEBHOOK_EVENT_TYPES } from "./events";
 import type { AttemptRow, DeliveryRow, EndpointRow } from "./storage";
 
 /**
- * The webhook API's objects (contract §4), written once: the routes validate with them,
+ * The webhook API's objects (docs/API.md), written once: the routes validate with them,
  * /openapi.json documents them, and the row → object mappers below are the only place
  * a D1 row becomes what a caller sees (so a sealed secret can never leak through one).
  */

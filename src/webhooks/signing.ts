@@ -1,5 +1,5 @@
 /**
- * Standard Webhooks signing (https://www.standardwebhooks.com, contract §4), on WebCrypto
+ * Standard Webhooks signing (https://www.standardwebhooks.com, docs/API.md), on WebCrypto
  * so it runs in Workers without a Node shim. The official `standardwebhooks` and `svix`
  * verifiers are the test oracle for everything here.
  */
@@ -8,7 +8,7 @@ import { fromBase64, toBase64 } from "../lib/crypto";
 export const WEBHOOK_SECRET_PREFIX = "whsec_";
 export const WEBHOOK_USER_AGENT = "Yuanjing-Relay-Webhooks/1.0";
 
-// The spec asks for 24 to 64 random bytes; 32 is the contract's choice and HMAC-SHA256's
+// The spec asks for 24 to 64 random bytes; 32 is the relay's choice and HMAC-SHA256's
 // output size, so the key is never the weak link.
 const SECRET_BYTES = 32;
 

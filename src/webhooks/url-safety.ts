@@ -1,5 +1,5 @@
 /**
- * Webhook URL safety (contract §4): the relay POSTs to URLs its callers choose, so a URL
+ * Webhook URL safety (docs/API.md): the relay POSTs to URLs its callers choose, so a URL
  * must not point it at its own network, a cloud metadata service or any other address a
  * stranger should not be able to reach through us (SSRF). Checked when a webhook is
  * registered and again before each delivery.
